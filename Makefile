@@ -1,0 +1,42 @@
+# Enforcement Reform Lab. `make report` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= data/generated/default
+PERIOD ?= 2024Q4
+OUT    ?= reports/$(PERIOD)
+JOBS   ?= 2
+
+.PHONY: env test test-fast report lab bench clean
+
+# (Re)build the project environment when missing or when its definition changed.
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Enforcement Reform Lab" >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)
+
+test: env
+	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: env
+	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 -m "not slow"
+
+$(DATA)/inspections.parquet: | env
+	$(BIN)/analysis synth --out $(DATA)
+
+report: env $(DATA)/inspections.parquet
+	$(BIN)/analysis report --data $(DATA) --period $(PERIOD) --out $(OUT) --jobs $(JOBS)
+
+lab: env $(DATA)/inspections.parquet
+	ANALYSIS_DATA=$(abspath $(DATA)) $(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: env
+	$(BIN)/python benchmarks/bench_load.py
+
+clean:
+	rm -rf $(VENV) data/generated reports/*/ .pytest_cache

@@ -1,0 +1,128 @@
+"""Read the raw tables of a dataset: a directory of CSV/Parquet files or a DuckDB file.
+
+Readers do no validation beyond "can this be read at all"; they hand back each
+table untyped enough that every bad value can still be reported as it was
+written. CSV is read as text; Parquet and DuckDB keep their native column types,
+which the validator accepts when they already match the contract (the fast path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .contract import CATEGORY, ENUM, SNAKE, TABLES, TABLES_BY_NAME
+from .errors import DataContractError
+
+TABLE_SUFFIXES = (".csv", ".parquet")
+DUCKDB_SUFFIXES = (".duckdb", ".db")
+
+
+@dataclass
+class RawTable:
+    name: str
+    file: str  # what to call the source in messages: a path, or "file.duckdb:table"
+    frame: pd.DataFrame
+    first_line: int  # line (CSV, header = line 1) or row number of the frame's first row
+
+
+def read_dataset(path: str | Path) -> tuple[dict[str, RawTable], list[str]]:
+    """Read every contract table found at `path`; return them and the ignored files."""
+    path = Path(path)
+    if not path.exists():
+        raise DataContractError(f"{path}: no such dataset (expected a directory or a .duckdb file)", file=str(path))
+    if path.is_file():
+        if path.suffix.lower() not in DUCKDB_SUFFIXES:
+            raise DataContractError(
+                f"{path}: unknown dataset format {path.suffix!r}; give a directory of "
+                "CSV/Parquet tables or a DuckDB file (*.duckdb)",
+                file=str(path),
+            )
+        return _read_duckdb(path), []
+    return _read_directory(path)
+
+
+def _read_directory(directory: Path) -> tuple[dict[str, RawTable], list[str]]:
+    tables: dict[str, RawTable] = {}
+    ignored: list[str] = []
+    candidates: dict[str, list[Path]] = {}
+    for file in sorted(directory.iterdir()):
+        stem = file.name.split(".")[0]
+        if stem not in TABLES_BY_NAME:
+            ignored.append(file.name)
+            continue
+        suffix = "".join(file.suffixes).lower()
+        if suffix not in TABLE_SUFFIXES:
+            raise DataContractError(
+                f"{file}: unknown table format {suffix or '(none)'!r} for table {stem!r}; "
+                "use NAME.csv or NAME.parquet",
+                file=str(file),
+            )
+        candidates.setdefault(stem, []).append(file)
+    for name, files in candidates.items():
+        if len(files) > 1:
+            raise DataContractError(
+                f"{directory}: table {name!r} is given twice ({', '.join(f.name for f in files)}); keep one",
+                file=str(files[0]),
+            )
+        tables[name] = _read_file(name, files[0])
+    return tables, ignored
+
+
+def _read_file(name: str, file: Path) -> RawTable:
+    try:
+        if file.suffix.lower() == ".csv":
+            return RawTable(name, str(file), _read_csv(file), first_line=2)
+        return RawTable(name, str(file), _arrow_to_pandas(name, pq.read_table(file)), first_line=1)
+    except DataContractError:
+        raise
+    except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException, OSError) as err:
+        raise DataContractError(f"{file}: unreadable {file.suffix} file: {err}", file=str(file)) from err
+
+
+def _read_csv(file: Path) -> pd.DataFrame:
+    # Everything as text, nothing guessed: empty stays "", "NA" stays "NA",
+    # so the validator sees exactly what was written.
+    frame = pd.read_csv(
+        file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8", skipinitialspace=False
+    )
+    frame.columns = [str(c).strip() for c in frame.columns]
+    # A short row leaves missing trailing fields as NaN; treat them as empty.
+    return frame.fillna("")
+
+
+def _arrow_to_pandas(name: str, table: pa.Table) -> pd.DataFrame:
+    """Convert with low-cardinality strings dictionary-encoded (cheap categoricals)."""
+    spec = TABLES_BY_NAME[name]
+    low_cardinality = {c.name for c in spec.columns if c.kind in (CATEGORY, ENUM, SNAKE)}
+    columns = []
+    for field_name, column in zip(table.column_names, table.columns):
+        is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if field_name in low_cardinality and is_text:
+            column = column.dictionary_encode()
+        columns.append(column)
+    table = pa.table(columns, names=table.column_names)
+    return table.to_pandas(date_as_object=False, ignore_metadata=True)
+
+
+def _read_duckdb(file: Path) -> dict[str, RawTable]:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(file), read_only=True)
+    except duckdb.Error as err:
+        raise DataContractError(f"{file}: unreadable DuckDB file: {err}", file=str(file)) from err
+    try:
+        present = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+        tables = {}
+        for spec in TABLES:
+            if spec.name in present:
+                arrow = con.sql(f'select * from "{spec.name}"').to_arrow_table()
+                tables[spec.name] = RawTable(spec.name, f"{file}:{spec.name}", _arrow_to_pandas(spec.name, arrow), 1)
+        return tables
+    finally:
+        con.close()
