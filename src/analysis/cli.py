@@ -1,0 +1,128 @@
+"""The `analysis` command line.
+
+Exit codes: 0 success, 1 the data or a run failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import DataContractError, ParameterError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except DataContractError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="analysis", description="Enforcement Reform Lab")
+    commands = parser.add_subparsers(title="commands")
+
+    validate = commands.add_parser("validate", help="check a dataset against the data contract")
+    validate.add_argument("data", type=Path, help="dataset directory or .duckdb file")
+    validate.add_argument("--strict", action="store_true", help="fail on any quarantined row")
+    validate.add_argument("--quarantine-out", type=Path, metavar="FILE", help="write quarantined rows to this CSV")
+    validate.set_defaults(run=_validate)
+
+    synth = commands.add_parser("synth", help="write a simulated dataset with its planted truth")
+    synth.add_argument("--out", type=Path, required=True, help="directory to write")
+    synth.add_argument("--seed", type=int, default=None, help="random seed (default: the calibrated seed)")
+    synth.add_argument("--scale", type=float, default=1.0, help="multiply the number of inspections")
+    synth.set_defaults(run=_synth)
+
+    metrics = commands.add_parser("metrics", help="the notice's metrics by group and period")
+    metrics.add_argument("data", type=Path)
+    metrics.add_argument("--by", default="province", help="province, region, industry or none")
+    metrics.add_argument("--period", required=True, help="2022Q3, 2022H1 or 2022")
+    metrics.add_argument("--yoy", action="store_true", help="add year-on-year ratios")
+    metrics.add_argument("--format", choices=("table", "csv"), default="table")
+    metrics.set_defaults(run=_metrics)
+
+    report = commands.add_parser("report", help="build the quarterly report")
+    report.add_argument("--data", type=Path, required=True)
+    report.add_argument("--period", required=True, help="report quarter, e.g. 2024Q4")
+    report.add_argument("--out", type=Path, default=None, help="default: reports/PERIOD")
+    report.add_argument("--jobs", type=int, default=None, help="notebooks run at once (default: cores)")
+    report.add_argument("--only", nargs="+", metavar="NAME", help="build only these notebooks")
+    report.add_argument("--force", action="store_true", help="re-run notebooks even when cached")
+    report.set_defaults(run=_report)
+    return parser
+
+
+def _validate(args) -> int:
+    from .data import load
+
+    dataset = load(args.data)
+    recon = dataset.reconciliation()
+    print(f"dataset: {args.data}")
+    print(f"{'table':<12} {'read':>10} {'accepted':>10} {'quarantined':>12}  top reasons")
+    for row in recon.itertuples():
+        reasons = dataset.top_reasons(row.table)
+        shown = "; ".join(f"{reason} ({count})" for reason, count in reasons.items())
+        print(f"{row.table:<12} {row.read:>10,} {row.accepted:>10,} {row.quarantined:>12,}  {shown}")
+    if dataset.ignored_files:
+        print(f"ignored files: {', '.join(dataset.ignored_files)}")
+    if not recon["balanced"].all():  # cannot happen unless the loader is broken; say so loudly
+        print("error: rows read do not reconcile with accepted + quarantined", file=sys.stderr)
+        return EXIT_FAILED
+    if args.quarantine_out:
+        args.quarantine_out.parent.mkdir(parents=True, exist_ok=True)
+        dataset.quarantine.to_csv(args.quarantine_out, index=False)
+        print(f"quarantine written to {args.quarantine_out} ({len(dataset.quarantine)} rows)")
+    if args.strict and len(dataset.quarantine):
+        print(f"error: strict mode: {len(dataset.quarantine)} row(s) quarantined", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _synth(args) -> int:
+    from .synth import DEFAULT_SEED, write_dataset
+
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    if args.scale <= 0:
+        raise ParameterError(f"--scale must be positive, got {args.scale}")
+    summary = write_dataset(args.out, seed=seed, scale=args.scale)
+    print(f"wrote {summary['inspections']:,} inspections in {summary['regions']} regions to {args.out} (seed {seed})")
+    return EXIT_OK
+
+
+def _metrics(args) -> int:
+    from .data import load
+    from .metrics import compute, parse_period
+
+    period = parse_period(args.period)
+    dataset = load(args.data)
+    table = compute(dataset, by=None if args.by == "none" else args.by, period=period, yoy=args.yoy)
+    if args.format == "csv":
+        table.to_csv(sys.stdout, index=False)
+    else:
+        with __import__("pandas").option_context("display.width", 200, "display.max_columns", 50):
+            print(table.to_string(index=False))
+    return EXIT_OK
+
+
+def _report(args) -> int:
+    from .report import build
+
+    result = build(args.data, args.period, out=args.out, jobs=args.jobs, only=args.only, force=args.force)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
