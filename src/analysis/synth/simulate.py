@@ -61,7 +61,13 @@ def write_dataset(out: str | Path, seed: int = p.DEFAULT_SEED, scale: float = 1.
     static = generator.static_tables()
     for name, frame in static.items():
         frame.to_parquet(out / f"{name}.parquet", index=False)
-    truth = {"seed": seed, "scale": scale, "campaign_shifts": generator.shifts.__dict__, "estimands": generator.truth.rows()}
+    truth = {
+        "seed": seed,
+        "scale": scale,
+        "campaign_shifts": generator.shifts.__dict__,
+        "jiangsu_ratios": generator.jiangsu_ratios,  # achieved 2022H1 / 2021H1, targets in params.JIANGSU_TARGETS
+        "estimands": generator.truth.rows(),
+    }
     (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
     return {"inspections": n_inspections, "regions": len(static["regions"])}
 
@@ -83,6 +89,7 @@ class _Generator:
         self.truth = TruthAccumulator(self.fx)
         self._reference: dict[str, float] | None = None
         self._next_number = 1
+        self.jiangsu_ratios: dict[str, float] = {}
         self._expected_inspections = self._inspection_rates(self.static_rng)
 
     def static_tables(self) -> dict[str, pd.DataFrame]:
@@ -120,6 +127,9 @@ class _Generator:
         realized = o.realize(units, latent, self.fx, self.shifts)
         if half == REFERENCE_HALF:
             self._reference = jiangsu_figures({k: v[jiangsu] for k, v in realized.items()})
+        if half == CALIBRATION_HALF:
+            achieved = jiangsu_figures({k: v[jiangsu] for k, v in realized.items()})
+            self.jiangsu_ratios = {m: achieved[m] / self._reference[m] for m in p.JIANGSU_TARGETS}
         self.truth.add(frame, units, self.shifts)
         table = _inspection_table(frame, units, realized, self._next_number, self.counties, rng)
         self._next_number += len(table)

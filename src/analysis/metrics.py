@@ -1,0 +1,206 @@
+"""The notice's metrics (data contract, "Metrics") for any grouping and period.
+
+Periods are written as a quarter (``2022Q3``), a half-year (``2022H1``) or a year
+(``2022``). A year-on-year ratio divides a period's value by the value of the
+same period one year earlier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .data import Dataset
+from .errors import ParameterError
+
+METRICS = (
+    "inspections",
+    "surprise_share",
+    "cases",
+    "case_rate",
+    "key_matter_cases",
+    "penalty_total",
+    "avg_case_value",
+    "double_penalty_cases",
+    "major_hazards",
+    "major_hazard_filing_rate",
+    "officers",
+    "inspections_per_officer",
+)
+GROUPINGS = ("province", "region", "industry")
+GRANULARITIES = ("quarter", "half", "year")
+_PERIOD = re.compile(r"^(?P<year>\d{4})(?:(?P<kind>[QH])(?P<part>\d))?$")
+
+
+@dataclass(frozen=True)
+class ReportingPeriod:
+    """A quarter, half-year or year."""
+
+    year: int
+    granularity: str  # quarter | half | year
+    part: int = 1  # quarter 1-4 or half 1-2
+
+    @property
+    def label(self) -> str:
+        return {"quarter": f"{self.year}Q{self.part}", "half": f"{self.year}H{self.part}", "year": f"{self.year}"}[self.granularity]
+
+    @property
+    def quarters(self) -> pd.PeriodIndex:
+        first = {"quarter": self.part, "half": 2 * self.part - 1, "year": 1}[self.granularity]
+        count = {"quarter": 1, "half": 2, "year": 4}[self.granularity]
+        return pd.period_range(pd.Period(f"{self.year}Q{first}", freq="Q-DEC"), periods=count, freq="Q-DEC")
+
+    def year_before(self) -> "ReportingPeriod":
+        return ReportingPeriod(self.year - 1, self.granularity, self.part)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def parse_period(text: str) -> ReportingPeriod:
+    """Parse ``2022Q3``, ``2022H1`` or ``2022``; raise ParameterError otherwise."""
+    match = _PERIOD.match(str(text).strip())
+    kind, part = (match.group("kind"), match.group("part")) if match else (None, None)
+    valid = match and (kind is None or (kind == "Q" and part in "1234") or (kind == "H" and part in "12"))
+    if not valid:
+        raise ParameterError(f"period {text!r} is not a quarter (2022Q3), half-year (2022H1) or year (2022)")
+    granularity = {"Q": "quarter", "H": "half", None: "year"}[kind]
+    return ReportingPeriod(int(match.group("year")), granularity, int(part or 1))
+
+
+def period_labels(quarters: pd.Series | pd.PeriodIndex, granularity: str) -> pd.Series:
+    """Label each quarter with the quarter, half-year or year it belongs to."""
+    quarters = pd.PeriodIndex(quarters, freq="Q-DEC")
+    year = quarters.year.astype(str)
+    if granularity == "quarter":
+        labels = quarters.astype(str)
+    elif granularity == "half":
+        labels = year + np.where(quarters.quarter <= 2, "H1", "H2")
+    elif granularity == "year":
+        labels = year
+    else:
+        raise ParameterError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+    return pd.Series(np.asarray(labels), dtype="str")
+
+
+def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter") -> pd.DataFrame:
+    """Every metric for every group and period of the given granularity."""
+    group = _group_column(by)
+    inspections = _inspection_frame(dataset, group, granularity)
+    keys = [c for c in (group, "period") if c]
+    counts = inspections.groupby(keys, observed=True).agg(
+        inspections=("case_filed", "size"),
+        surprise=("surprise", "sum"),
+        cases=("case_filed", "sum"),
+        key_matter_cases=("key_matter_case", "sum"),
+        penalty_total=("penalty_amount", "sum"),
+        double_penalty_cases=("double_penalty", "sum"),
+        major_hazards=("major_hazards", "sum"),
+        with_major=("has_major", "sum"),
+        with_major_filed=("major_filed", "sum"),
+    )
+    out = counts.assign(
+        surprise_share=lambda d: d["surprise"] / d["inspections"],
+        case_rate=lambda d: d["cases"] / d["inspections"],
+        avg_case_value=lambda d: d["penalty_total"] / d["cases"].where(d["cases"] > 0),
+        major_hazard_filing_rate=lambda d: d["with_major_filed"] / d["with_major"].where(d["with_major"] > 0),
+    )
+    officers = _officers(dataset, group, granularity)
+    out["officers"] = officers.reindex(out.index).to_numpy() if officers is not None else np.nan
+    out["inspections_per_officer"] = out["inspections"] / out["officers"].where(out["officers"] > 0)
+    return out.reset_index()[keys + list(METRICS)]
+
+
+def compute(dataset: Dataset, by: str | None = None, period: str | ReportingPeriod = "2022", yoy: bool = False) -> pd.DataFrame:
+    """Metrics for one period, one row per group; with `yoy`, ratios to a year earlier."""
+    period = parse_period(period) if isinstance(period, str) else period
+    table = trend(dataset, by, period.granularity)
+    group = _group_column(by)
+    current = _select(table, period, group)
+    if not yoy:
+        return current
+    earlier = _select(table, period.year_before(), group)
+    keys = [group] if group else []
+    merged = current.merge(earlier, on=keys, how="left", suffixes=("", "_prev")) if keys else _side_by_side(current, earlier)
+    for metric in METRICS:
+        merged[f"{metric}_yoy"] = merged[metric] / merged[f"{metric}_prev"]
+    return merged.drop(columns=[f"{m}_prev" for m in METRICS] + ["period_prev"])
+
+
+def _select(table: pd.DataFrame, period: ReportingPeriod, group: str | None) -> pd.DataFrame:
+    rows = table[table["period"] == period.label].reset_index(drop=True)
+    if rows.empty:
+        available = sorted(table["period"].unique())
+        span = f"{available[0]} to {available[-1]}" if available else "none"
+        raise ParameterError(f"no inspections in period {period.label} (the data covers {span})")
+    return rows
+
+
+def _side_by_side(current: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
+    if earlier.empty:
+        earlier = pd.DataFrame(np.nan, index=[0], columns=current.columns)
+    return pd.concat([current, earlier.add_suffix("_prev")], axis=1)
+
+
+def _group_column(by: str | None) -> str | None:
+    if by is None:
+        return None
+    if by not in GROUPINGS:
+        raise ParameterError(f"--by must be one of {', '.join(GROUPINGS)} or none, got {by!r}")
+    return {"region": "region_id"}.get(by, by)
+
+
+def _inspection_frame(dataset: Dataset, group: str | None, granularity: str) -> pd.DataFrame:
+    inspections = dataset.inspections
+    quarter = inspections["inspection_date"].dt.to_period("Q-DEC")
+    case = inspections["case_filed"].to_numpy()
+    has_major = (inspections["major_hazards"] > 0).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "period": period_labels(quarter, granularity).to_numpy(),
+            "surprise": inspections["surprise"].to_numpy(),
+            "case_filed": case,
+            "key_matter_case": inspections["key_matter"].fillna(False).to_numpy(dtype=bool) & case,
+            "penalty_amount": inspections["penalty_amount"].to_numpy(),
+            "double_penalty": inspections["double_penalty"].to_numpy(),
+            "major_hazards": inspections["major_hazards"].to_numpy(),
+            "has_major": has_major,
+            "major_filed": has_major & case,
+        }
+    )
+    if group == "province":
+        frame[group] = inspections["region_id"].map(_province_of(dataset)).to_numpy()
+    elif group:
+        frame[group] = inspections[group].to_numpy()
+    return frame
+
+
+def _province_of(dataset: Dataset) -> pd.Series:
+    regions = dataset.regions
+    return pd.Series(regions["province"].astype("str").to_numpy(), index=regions["region_id"].astype("str").to_numpy())
+
+
+def _officers(dataset: Dataset, group: str | None, granularity: str) -> pd.Series | None:
+    """Officers summed over the group's regions in the last quarter of each period."""
+    staffing = dataset.staffing
+    if group == "industry" or staffing.empty:
+        return None  # staffing is not kept by industry
+    label = period_labels(staffing["period"], granularity).to_numpy()
+    quarter = pd.PeriodIndex(staffing["period"], freq="Q-DEC")
+    frame = pd.DataFrame({"period": label, "officers": staffing["officers"].to_numpy()})
+    if group == "province":
+        frame[group] = staffing["region_id"].map(_province_of(dataset)).to_numpy()
+    elif group:
+        frame[group] = staffing[group].to_numpy()
+    keep = _is_last_quarter_of_period(quarter, granularity)
+    keys = [c for c in (group, "period") if c]
+    return frame[keep].groupby(keys, observed=True)["officers"].sum().astype("float64")
+
+
+def _is_last_quarter_of_period(quarter: pd.PeriodIndex, granularity: str) -> np.ndarray:
+    """Officers are read at the period's closing quarter; a period without it has none."""
+    closing = {"quarter": (1, 2, 3, 4), "half": (2, 4), "year": (4,)}[granularity]
+    return np.isin(quarter.quarter, closing)
