@@ -101,8 +101,9 @@ def load(path: str | Path, strict: bool = False) -> Dataset:
     rows_read: dict[str, int] = {}
     accepted_regions: set[str] = set()
     quarantined_regions: set[str] = set()
+    files = {name: raw.file for name, raw in raw_tables.items()}
     for spec in c.TABLES:
-        raw = raw_tables.get(spec.name)
+        raw = raw_tables.pop(spec.name, None)  # let each raw frame go once typed
         if raw is None:
             empty = finalize(spec, type_table(spec, pd.DataFrame(), Faults()))
             tables[spec.name] = _share_region_categories(spec, empty, accepted_regions)
@@ -122,7 +123,7 @@ def load(path: str | Path, strict: bool = False) -> Dataset:
         source=Path(path),
         tables=tables,
         quarantine=_concat_quarantine(quarantines),
-        files={name: raw.file for name, raw in raw_tables.items()},
+        files=files,
         rows_read=rows_read,
         ignored_files=ignored,
     )
@@ -132,13 +133,20 @@ def load(path: str | Path, strict: bool = False) -> Dataset:
 
 
 def _share_region_categories(spec: c.Table, accepted: pd.DataFrame, region_ids: set[str]) -> pd.DataFrame:
-    """Give every region-id column one categorical dtype, so tables join without surprises."""
+    """Give every region reference one categorical dtype, so tables join without surprises.
+
+    (regions.parent_id keeps its own categories: a parent may itself be quarantined.)
+    """
     if spec.name == "regions":
         region_ids = set(accepted["region_id"].astype("str"))
-    dtype = pd.CategoricalDtype(sorted(region_ids))
-    for column in spec.columns:
-        if column.references_region or column.name == "region_id":
-            accepted[column.name] = accepted[column.name].astype("str").where(accepted[column.name].notna()).astype(dtype)
+        columns = ["region_id"]
+    else:
+        columns = [col.name for col in spec.columns if col.references_region]
+    categories = pd.Index(sorted(region_ids), dtype="str")
+    for name in columns:
+        values = accepted[name]
+        values = values.cat.set_categories(values.cat.categories.astype("str")) if len(values.cat.categories) else values
+        accepted[name] = values.cat.set_categories(categories)
     return accepted
 
 
@@ -190,7 +198,7 @@ def _validate(spec, raw: RawTable, accepted_regions, quarantined_regions) -> tup
     if spec.key and not spec.duplicate_key_is_structural:
         _add_duplicate_faults(spec, raw, typed, faults)
     bad = faults.faulty_rows(len(frame))
-    accepted = finalize(spec, typed.loc[~bad])
+    accepted = finalize(spec, typed.loc[~bad] if bad.any() else typed)
     return accepted, _quarantine_rows(spec, raw, frame, faults)
 
 

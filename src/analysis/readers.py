@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.dataset as pads
+from pandas.api.types import union_categoricals
 
 from .contract import CATEGORY, ENUM, SNAKE, TABLES, TABLES_BY_NAME
 from .errors import DataContractError
 
 TABLE_SUFFIXES = (".csv", ".parquet")
+BATCH_ROWS = 131_072
+ARROW_POOL = pa.system_memory_pool()
 DUCKDB_SUFFIXES = (".duckdb", ".db")
 
 
@@ -77,7 +80,7 @@ def _read_file(name: str, file: Path) -> RawTable:
     try:
         if file.suffix.lower() == ".csv":
             return RawTable(name, str(file), _read_csv(file), first_line=2)
-        return RawTable(name, str(file), _arrow_to_pandas(name, pq.read_table(file)), first_line=1)
+        return RawTable(name, str(file), _read_parquet(name, file), first_line=1)
     except DataContractError:
         raise
     except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException, OSError) as err:
@@ -87,18 +90,57 @@ def _read_file(name: str, file: Path) -> RawTable:
 def _read_csv(file: Path) -> pd.DataFrame:
     # Everything as text, nothing guessed: empty stays "", "NA" stays "NA",
     # so the validator sees exactly what was written.
-    frame = pd.read_csv(
-        file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8", skipinitialspace=False
-    )
+    frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
     frame.columns = [str(c).strip() for c in frame.columns]
     # A short row leaves missing trailing fields as NaN; treat them as empty.
     return frame.fillna("")
 
 
+def _low_cardinality(name: str) -> set[str]:
+    return {c.name for c in TABLES_BY_NAME[name].columns if c.kind in (CATEGORY, ENUM, SNAKE)}
+
+
+def _read_parquet(name: str, file: Path) -> pd.DataFrame:
+    """Read and convert batch by batch, so peak memory stays near the final frame.
+
+    Low-cardinality text columns are read straight from Parquet's dictionary pages
+    as categoricals, with no hashing of a million strings. Arrow allocates from the
+    system allocator here: its default pool keeps freed pages, which numpy cannot
+    reuse, and would double the peak.
+    """
+    file_format = pads.ParquetFileFormat(
+        read_options=pads.ParquetReadOptions(dictionary_columns=sorted(_low_cardinality(name)))
+    )
+    dataset = pads.dataset(file, format=file_format)
+    parts = [
+        _arrow_to_pandas(name, pa.Table.from_batches([batch]))
+        for batch in dataset.to_batches(memory_pool=ARROW_POOL, batch_size=BATCH_ROWS)
+        if batch.num_rows
+    ]
+    return _concat(parts) if parts else _arrow_to_pandas(name, dataset.schema.empty_table())
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames column by column, keeping categoricals categorical.
+
+    Each part's column is released as soon as it is copied into the result.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    columns = {}
+    for column in list(parts[0].columns):
+        pieces = [part.pop(column) for part in parts]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
+            columns[column] = pd.Series(union_categoricals([p.array for p in pieces]))
+        else:
+            columns[column] = pd.concat(pieces, ignore_index=True)
+        del pieces
+    return pd.DataFrame(columns, copy=False)
+
+
 def _arrow_to_pandas(name: str, table: pa.Table) -> pd.DataFrame:
     """Convert with low-cardinality strings dictionary-encoded (cheap categoricals)."""
-    spec = TABLES_BY_NAME[name]
-    low_cardinality = {c.name for c in spec.columns if c.kind in (CATEGORY, ENUM, SNAKE)}
+    low_cardinality = _low_cardinality(name)
     columns = []
     for field_name, column in zip(table.column_names, table.columns):
         is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
@@ -106,7 +148,9 @@ def _arrow_to_pandas(name: str, table: pa.Table) -> pd.DataFrame:
             column = column.dictionary_encode()
         columns.append(column)
     table = pa.table(columns, names=table.column_names)
-    return table.to_pandas(date_as_object=False, ignore_metadata=True)
+    return table.to_pandas(
+        date_as_object=False, ignore_metadata=True, split_blocks=True, self_destruct=True, memory_pool=ARROW_POOL
+    )
 
 
 def _read_duckdb(file: Path) -> dict[str, RawTable]:

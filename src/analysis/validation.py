@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import contract as c
 
@@ -74,7 +76,7 @@ def type_table(spec: c.Table, raw: pd.DataFrame, faults: Faults) -> pd.DataFrame
         else:
             typed[column.name] = _empty_column(column, len(raw))
     extras = {name: raw[name] for name in raw.columns if name not in typed}
-    return pd.DataFrame({**typed, **extras}, index=raw.index)
+    return pd.DataFrame({**typed, **extras}, index=raw.index, copy=False)
 
 
 def _type_column(column: c.Column, values: pd.Series, faults: Faults) -> pd.Series:
@@ -95,7 +97,7 @@ def _blank(values: pd.Series) -> np.ndarray:
         return (codes < 0) | (blank_category[codes.clip(0)] & (codes >= 0))
     if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
         text = values.astype("str")
-        return (values.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
+        return (values.isna() | (text.str.len() == 0) | text.str.isspace()).fillna(True).to_numpy(dtype=bool)
     return values.isna().to_numpy(dtype=bool)
 
 
@@ -115,13 +117,13 @@ def _category_check(values: pd.Series, is_valid) -> tuple[pd.Series, np.ndarray]
 
 
 def _parse_string(column, values, blank):
-    return values.astype("str").where(~blank), np.zeros(len(values), dtype=bool), ""
+    text = values.astype("str")
+    return (text.where(~blank) if blank.any() else text), np.zeros(len(values), dtype=bool), ""
 
 
 def _parse_category(column, values, blank):
     cats = _as_category(values)
-    cats = cats.cat.remove_unused_categories() if cats.cat.categories.size else cats
-    return cats.where(~blank), np.zeros(len(values), dtype=bool), ""
+    return (cats.where(~blank) if blank.any() else cats), np.zeros(len(values), dtype=bool), ""
 
 
 def _parse_snake(column, values, blank):
@@ -131,7 +133,7 @@ def _parse_snake(column, values, blank):
 
 def _parse_enum(column, values, blank):
     cats, bad = _category_check(values, lambda v: v in column.choices)
-    typed = cats.astype("str").where(~blank & ~bad).astype(pd.CategoricalDtype(list(column.choices)))
+    typed = cats.cat.set_categories(list(column.choices))  # anything else becomes missing
     return typed, bad, f"not one of {'/'.join(column.choices)}"
 
 
@@ -179,9 +181,12 @@ def _parse_quarter(column, values, blank):
     if isinstance(values.dtype, pd.PeriodDtype):
         return values, np.zeros(len(values), dtype=bool), ""
     cats, bad = _category_check(values, lambda v: bool(QUARTER_PATTERN.match(v.strip())))
-    text = cats.astype("str").str.strip().where(~blank & ~bad)
-    quarters = pd.Series(pd.PeriodIndex(text, freq="Q-DEC"), index=values.index)
-    return quarters, bad, "not a quarter like 2022Q3"
+    # Parse each distinct label once, then spread by the codes.
+    labels = [v.strip() if QUARTER_PATTERN.match(v.strip()) else None for v in map(str, cats.cat.categories)]
+    ordinals = np.append(pd.PeriodIndex(labels, freq="Q-DEC").asi8, pd.NaT.value)
+    codes = cats.cat.codes.to_numpy()
+    quarters = pd.PeriodIndex.from_ordinals(ordinals[np.where(codes >= 0, codes, len(labels))], freq="Q-DEC")
+    return pd.Series(quarters, index=values.index), bad, "not a quarter like 2022Q3"
 
 
 _PARSERS = {
@@ -205,11 +210,11 @@ def _check_range(column: c.Column, typed: pd.Series, faults: Faults) -> None:
 
 
 def _final_dtype(column: c.Column, typed: pd.Series) -> pd.Series:
-    """Required columns get plain numpy dtypes once faulty rows are gone (see `finalize`)."""
+    """Nullable dtypes where values can be missing; plain numpy dtypes are kept as they are."""
     if column.kind == c.INTEGER:
-        return typed.astype("Int64")
+        return typed if typed.dtype == "int64" else typed.astype("Int64")
     if column.kind == c.BOOLEAN:
-        return typed.astype("boolean")
+        return typed if typed.dtype == "bool" else typed.astype("boolean")
     if column.kind == c.DATE:
         return typed.astype("datetime64[s]") if typed.dtype != "datetime64[s]" else typed
     return typed
@@ -231,18 +236,31 @@ def _empty_column(column: c.Column, n_rows: int) -> pd.Series:
 
 
 def finalize(spec: c.Table, accepted: pd.DataFrame) -> pd.DataFrame:
-    """Give required columns of accepted rows plain dtypes (no missing values remain)."""
+    """Give accepted rows stable dtypes: plain numpy for required columns, nullable for optional."""
     out = accepted.reset_index(drop=True)
     for column in spec.columns:
-        if not column.required:
-            continue
-        if column.kind == c.INTEGER:
-            out[column.name] = out[column.name].astype("int64")
-        elif column.kind == c.BOOLEAN:
-            out[column.name] = out[column.name].astype("bool")
-        elif column.kind in (c.CATEGORY, c.SNAKE):
-            out[column.name] = out[column.name].cat.remove_unused_categories()
+        wanted = _FINAL_DTYPES.get((column.kind, column.required))
+        if wanted and out[column.name].dtype != wanted:
+            out[column.name] = _as_dtype(out[column.name], wanted)
     return out
+
+
+_FINAL_DTYPES = {
+    (c.INTEGER, True): "int64",
+    (c.INTEGER, False): "Int64",
+    (c.BOOLEAN, True): "bool",
+    (c.BOOLEAN, False): "boolean",
+}
+
+
+def _as_dtype(values: pd.Series, wanted: str) -> pd.Series:
+    """Cast; a plain numpy column becomes nullable by wrapping it, not by copying it."""
+    no_mask = np.zeros(len(values), dtype=bool)
+    if wanted == "Int64" and values.dtype == "int64":
+        return pd.Series(pd.arrays.IntegerArray(values.to_numpy(), no_mask), index=values.index, copy=False)
+    if wanted == "boolean" and values.dtype == "bool":
+        return pd.Series(pd.arrays.BooleanArray(values.to_numpy(), no_mask), index=values.index, copy=False)
+    return values.astype(wanted)
 
 
 # --- cross-column rules -------------------------------------------------------
@@ -278,19 +296,28 @@ def _double_penalty_needs_case(df: pd.DataFrame, faults: Faults) -> None:
 
 
 def _inspecting_region_matches_cross_region(df: pd.DataFrame, faults: Faults) -> None:
-    given = df["inspecting_region_id"].notna() & df["region_id"].notna()
-    same = df["inspecting_region_id"].astype("str") == df["region_id"].astype("str")
+    given = (df["inspecting_region_id"].notna() & df["region_id"].notna()).to_numpy()
+    same = _same_value(df["inspecting_region_id"], df["region_id"])
     cross = df["cross_region"]
     faults.add(
-        (given & same & (cross == True)).fillna(False),  # noqa: E712
+        given & same & (cross == True).fillna(False).to_numpy(),  # noqa: E712
         "inspecting_region_id",
         "cross_region is true but inspecting_region_id equals region_id",
     )
     faults.add(
-        (given & ~same & (cross == False)).fillna(False),  # noqa: E712
+        given & ~same & (cross == False).fillna(False).to_numpy(),  # noqa: E712
         "inspecting_region_id",
         "inspecting_region_id differs from region_id but cross_region is false",
     )
+
+
+def _same_value(left: pd.Series, right: pd.Series) -> np.ndarray:
+    """Elementwise equality of two categoricals, compared on shared codes."""
+    left, right = _as_category(left), _as_category(right)
+    shared = left.cat.categories.union(right.cat.categories)
+    left_codes = left.cat.set_categories(shared).cat.codes.to_numpy()
+    right_codes = right.cat.set_categories(shared).cat.codes.to_numpy()
+    return (left_codes == right_codes) & (left_codes >= 0)
 
 
 _RULES = {
@@ -304,22 +331,34 @@ _RULES = {
 # --- keys and references ------------------------------------------------------
 
 
+UNKNOWN_REGION = "unknown region_id"
+QUARANTINED_REGION = "refers to a region that is quarantined"
+
+
 def check_references(spec: c.Table, typed: pd.DataFrame, accepted_regions: set, quarantined_regions: set, faults: Faults) -> None:
+    """Region references must name an accepted region (checked once per distinct value)."""
     for column in spec.columns:
         if not column.references_region:
             continue
-        values = typed[column.name]
-        cats = _as_category(values)
-        categories = [str(v) for v in cats.cat.categories]
-        reason_by_code = np.array(
-            ["" if v in accepted_regions else
-             ("refers to a region that is quarantined" if v in quarantined_regions else "unknown region_id")
-             for v in categories] + [""],
-            dtype=object,
-        )
+        cats = _as_category(typed[column.name])
+        names = [str(v) for v in cats.cat.categories]
+        unknown = np.array([v not in accepted_regions and v not in quarantined_regions for v in names] + [False])
+        held = np.array([v in quarantined_regions for v in names] + [False])
         codes = cats.cat.codes.to_numpy()
-        reasons = reason_by_code[np.where(codes >= 0, codes, len(categories))]
-        faults.add_each(reasons != "", column.name, pd.Series(reasons))
+        codes = np.where(codes >= 0, codes, len(names))  # missing values refer to nothing
+        faults.add(unknown[codes], column.name, UNKNOWN_REGION)
+        faults.add(held[codes], column.name, QUARANTINED_REGION)
+
+
+def _is_unique(values: pd.Series) -> bool:
+    """Uniqueness of a key column. Arrow-backed text is sorted rather than hashed:
+    a hash table of a million strings costs more memory than the column itself."""
+    if not hasattr(values.array, "__arrow_array__") or isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.Index(values).is_unique
+    text = values.array.__arrow_array__()
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    ordered = pc.take(text, pc.array_sort_indices(text))
+    return len(ordered) < 2 or not pc.any(pc.equal(ordered[1:], ordered[:-1])).as_py()
 
 
 def duplicate_key_rows(typed: pd.DataFrame, key: tuple[str, ...], candidates: np.ndarray) -> tuple[np.ndarray, pd.Series]:
@@ -328,11 +367,14 @@ def duplicate_key_rows(typed: pd.DataFrame, key: tuple[str, ...], candidates: np
     Returns the duplicate mask and, for each duplicate, the position of the first row
     with that key, so the reason can point at it.
     """
-    keys = typed.loc[candidates, list(key)].astype("str")
-    duplicated = keys.duplicated(keep="first")
     mask = np.zeros(len(typed), dtype=bool)
+    keys = typed[list(key)] if candidates.all() else typed.loc[candidates, list(key)]
+    if len(key) == 1 and _is_unique(keys[key[0]]):
+        return mask, pd.Series(dtype="int64")
+    duplicated = keys.duplicated(keep="first")
     if not duplicated.any():
         return mask, pd.Series(dtype="int64")
+    keys = keys.astype("str")  # the few duplicates are matched back by their text
     first = keys[~duplicated].reset_index().set_index(list(key))["index"]
     dup_keys = keys[duplicated]
     first_positions = first.reindex(pd.MultiIndex.from_frame(dup_keys) if len(key) > 1 else dup_keys[key[0]]).to_numpy()
