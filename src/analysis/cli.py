@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     metrics.set_defaults(run=_metrics)
 
     report = commands.add_parser("report", help="build the quarterly report")
-    report.add_argument("--data", type=Path, required=True)
+    report.add_argument("--data", default="", help="dataset directory or .duckdb file (default: the simulated world)")
     report.add_argument("--period", required=True, help="report quarter, e.g. 2024Q4")
     report.add_argument("--out", type=Path, default=None, help="default: reports/PERIOD")
     report.add_argument("--jobs", type=int, default=None, help="notebooks run at once (default: cores)")

@@ -59,6 +59,11 @@ class Dataset:
     def accidents(self) -> pd.DataFrame:
         return self.tables["accidents"]
 
+    def province_by_region(self) -> pd.Series:
+        """Province name of each region_id (for mapping region columns)."""
+        regions = self.regions
+        return pd.Series(regions["province"].astype("str").to_numpy(), index=regions["region_id"].astype("str").to_numpy())
+
     def reconciliation(self) -> pd.DataFrame:
         """One row per table: rows read, accepted, quarantined, and whether they add up."""
         quarantined = self.quarantine.groupby("table", observed=True).size()

@@ -172,15 +172,10 @@ def _inspection_frame(dataset: Dataset, group: str | None, granularity: str) -> 
         }
     )
     if group == "province":
-        frame[group] = inspections["region_id"].map(_province_of(dataset)).to_numpy()
+        frame[group] = inspections["region_id"].map(dataset.province_by_region()).to_numpy()
     elif group:
         frame[group] = inspections[group].to_numpy()
     return frame
-
-
-def _province_of(dataset: Dataset) -> pd.Series:
-    regions = dataset.regions
-    return pd.Series(regions["province"].astype("str").to_numpy(), index=regions["region_id"].astype("str").to_numpy())
 
 
 def _officers(dataset: Dataset, group: str | None, granularity: str) -> pd.Series | None:
@@ -192,7 +187,7 @@ def _officers(dataset: Dataset, group: str | None, granularity: str) -> pd.Serie
     quarter = pd.PeriodIndex(staffing["period"], freq="Q-DEC")
     frame = pd.DataFrame({"period": label, "officers": staffing["officers"].to_numpy()})
     if group == "province":
-        frame[group] = staffing["region_id"].map(_province_of(dataset)).to_numpy()
+        frame[group] = staffing["region_id"].map(dataset.province_by_region()).to_numpy()
     elif group:
         frame[group] = staffing[group].to_numpy()
     keep = _is_last_quarter_of_period(quarter, granularity)

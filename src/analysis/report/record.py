@@ -1,0 +1,79 @@
+"""The run record: what a report was built from, and the cache keys derived from it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from ..paths import PROJECT_ROOT
+
+PACKAGES = ("numpy", "pandas", "pyarrow", "duckdb", "scipy", "statsmodels", "scikit-learn", "matplotlib", "papermill", "nbconvert")
+TABLE_SUFFIXES = (".csv", ".parquet", ".duckdb", ".db")
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(path: Path) -> dict:
+    """SHA-256 of every input table file and one digest over all of them."""
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
+    digests = {p.name: file_digest(p) for p in files}
+    combined = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+    return {"path": str(path), "sha256": combined, "files": digests}
+
+
+def source_digest() -> str:
+    """Digest of the package's own source files (any change invalidates the cache)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*")):
+        if file.is_file() and file.suffix in (".py", ".csv"):
+            digest.update(str(file.relative_to(package)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def environment() -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"python": platform.python_version(), "packages": versions}
+
+
+def git_commit() -> dict:
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "HEAD") or "unknown", "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def data_seed(path: Path) -> int | None:
+    """The simulation seed when the data is a simulated world (truth.json beside it)."""
+    truth = path / "truth.json" if path.is_dir() else None
+    if truth and truth.exists():
+        return json.loads(truth.read_text()).get("seed")
+    return None
+
+
+def cache_key(*, data_sha: str, notebook: Path, parameters: dict, source: str, env: dict) -> str:
+    material = {
+        "data": data_sha,
+        "notebook": file_digest(notebook),
+        "parameters": parameters,
+        "source": source,
+        "environment": env,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:24]

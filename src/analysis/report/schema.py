@@ -1,0 +1,101 @@
+"""Typed parameters of each report notebook, declared once.
+
+The same schema validates parameters before anything runs, supplies what
+papermill injects, and prints the parameters in the report header. A test
+checks each notebook's `parameters` cell against it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import ParameterError
+
+QUARTER = re.compile(r"^\d{4}Q[1-4]$")
+HALF_YEAR = re.compile(r"^\d{4}H[12]$")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None  # returns a complaint, or None when fine
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    name: str  # file stem in notebooks/
+    title: str
+    params: tuple[Param, ...]
+    timeout_seconds: int = 600
+    study: bool = False  # records estimates for estimates.csv
+    extra: dict = field(default_factory=dict)
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, given: dict[str, Any], *, data_span: tuple[str, str] | None = None) -> dict[str, Any]:
+        """Defaults overlaid with `given`, checked; raise ParameterError naming every problem."""
+        problems = []
+        known = {p.name for p in self.params}
+        for name in given:
+            if name not in known:
+                problems.append(f"unknown parameter {name!r} (known: {', '.join(sorted(known))})")
+        values = self.defaults()
+        for param in self.params:
+            if param.name not in given:
+                continue
+            value = given[param.name]
+            if not isinstance(value, param.type) or (param.type is int and isinstance(value, bool)):
+                problems.append(f"{param.name}: expected {param.type.__name__}, got {type(value).__name__} {value!r}")
+                continue
+            complaint = param.check(value) if param.check else None
+            if complaint:
+                problems.append(f"{param.name}: {complaint}")
+            values[param.name] = value
+        if data_span and "period" in values and not problems:
+            first, last = data_span
+            if not first <= values["period"] <= last:
+                problems.append(f"period: {values['period']} is outside the data ({first} to {last})")
+        if problems:
+            raise ParameterError(f"notebook {self.name}: " + "; ".join(problems))
+        return values
+
+
+def _quarter(value: str) -> str | None:
+    return None if QUARTER.match(value) else f"{value!r} is not a quarter like 2023Q4"
+
+
+def _half_year(value: str) -> str | None:
+    return None if HALF_YEAR.match(value) else f"{value!r} is not a half-year like 2022H1"
+
+
+DATA_DIR = Param("data_dir", str, "", "dataset directory or .duckdb file; empty means the bundled simulated world")
+PERIOD = Param("period", str, "2024Q4", "report quarter", _quarter)
+
+NOTEBOOKS: tuple[NotebookSpec, ...] = (
+    NotebookSpec("00_data_quality", "Data quality", (DATA_DIR, PERIOD), timeout_seconds=300),
+    NotebookSpec(
+        "01_reform_overview",
+        "Reform overview: the notice's figures and the data",
+        (DATA_DIR, PERIOD, Param("notice_period", str, "2022H1", "the half-year the notice compared with a year earlier", _half_year)),
+        timeout_seconds=300,
+    ),
+)
+NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
+
+
+def select(only: list[str] | None) -> tuple[NotebookSpec, ...]:
+    if not only:
+        return NOTEBOOKS
+    unknown = [name for name in only if name not in NOTEBOOKS_BY_NAME]
+    if unknown:
+        raise ParameterError(f"unknown notebook(s) {', '.join(unknown)}; known: {', '.join(NOTEBOOKS_BY_NAME)}")
+    return tuple(NOTEBOOKS_BY_NAME[name] for name in only)

@@ -1,0 +1,39 @@
+"""Estimates as data: study notebooks record them, the report runner merges them.
+
+A notebook calls `record(frame)`; inside a report build the runner sets
+$ANALYSIS_RESULTS_DIR and the rows land there, to be merged into estimates.csv
+with the contract's columns. Interactively nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .contract import ESTIMATE_COLUMNS
+
+RESULTS_ENV = "ANALYSIS_RESULTS_DIR"
+
+
+def record(estimates: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Check `estimates` has the contract's columns and keep it for the report."""
+    missing = [c for c in ESTIMATE_COLUMNS if c not in estimates.columns]
+    if missing:
+        raise ValueError(f"estimates lack the column(s) {', '.join(missing)}; expected {', '.join(ESTIMATE_COLUMNS)}")
+    frame = estimates[list(ESTIMATE_COLUMNS)].reset_index(drop=True)
+    directory = os.environ.get(RESULTS_ENV)
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        frame.to_csv(Path(directory) / f"{name}.csv", index=False)
+    return frame
+
+
+def merge(directory: Path) -> pd.DataFrame:
+    """All recorded estimates of a build, in the contract's columns."""
+    files = sorted(Path(directory).glob("*.csv")) if Path(directory).exists() else []
+    frames = [pd.read_csv(f) for f in files]
+    if not frames:
+        return pd.DataFrame(columns=list(ESTIMATE_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(ESTIMATE_COLUMNS)]
