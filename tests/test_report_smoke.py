@@ -34,3 +34,29 @@ def test_default_report_builds(small_world, tmp_path):
     for html_file in out.glob("*.html"):
         assert "E0000" not in html_file.read_text(), f"enterprise identifier in {html_file.name}"
     assert not list(out.parent.glob(".staging-*"))
+
+
+@pytest.mark.xdist_group("notebooks")
+@pytest.mark.parametrize("name", ["00_data_quality", "01_reform_overview"])
+def test_notebook_runs_top_to_bottom_with_its_own_defaults(small_world, monkeypatch, name):
+    """As a researcher would run it: no injected parameters, data from $ANALYSIS_DATA."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from analysis.paths import DATA_ENV, NOTEBOOKS
+
+    monkeypatch.setenv(DATA_ENV, str(small_world))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+
+
+def test_default_data_is_generated_on_first_use(tmp_path, monkeypatch):
+    from analysis import paths
+
+    monkeypatch.delenv(paths.DATA_ENV, raising=False)
+    monkeypatch.setattr(paths, "DEFAULT_DATA", tmp_path / "default")
+    resolved = paths.resolve_data("")
+    assert resolved == tmp_path / "default" and (resolved / "inspections.parquet").exists()

@@ -26,13 +26,18 @@ class Html:
         return self.markup
 
 
-def table(frame: pd.DataFrame, caption: str = "", digits: int = 3, index: bool = False) -> Html:
-    """An escaped HTML table; identifier columns are dropped, never shown."""
+def table(frame: pd.DataFrame, caption: str = "", digits: int = 3, index: bool = False, percent: tuple[str, ...] = ()) -> Html:
+    """An escaped HTML table; identifier columns are dropped, never shown.
+
+    Whole numbers of 10 or more print without decimals; columns in `percent` print as +1.2%.
+    """
     shown = frame.drop(columns=[c for c in frame.columns if c in IDENTIFIER_COLUMNS])
+    formatters = {c: (lambda x: "–" if pd.isna(x) else f"{x:+.1%}") for c in percent if c in shown.columns}
     markup = shown.to_html(
         index=index,
         escape=True,
-        float_format=lambda x: f"{x:,.{digits}f}",
+        formatters=formatters,
+        float_format=lambda x: _number(x, digits),
         na_rep="–",
         border=0,
         classes="report-table",
@@ -40,6 +45,12 @@ def table(frame: pd.DataFrame, caption: str = "", digits: int = 3, index: bool =
     if caption:
         markup = markup.replace(">", f"><caption>{html.escape(caption)}</caption>", 1)
     return Html(markup)
+
+
+def _number(x: float, digits: int) -> str:
+    if abs(x) >= 10 and float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
 
 
 def text(sentence: str) -> Html:

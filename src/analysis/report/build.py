@@ -27,7 +27,13 @@ from .worker_status import CRASHED, OK, TIMED_OUT
 
 # One BLAS thread per kernel: with several notebooks at once on few cores,
 # threaded BLAS makes them fight over the cores (see shared perf anchors).
-KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+KERNEL_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures inline whatever the caller set
+}
 HEADLINE_METRICS = ["inspections", "case_rate", "avg_case_value", "penalty_total", "major_hazard_filing_rate", "surprise_share", "officers"]
 
 

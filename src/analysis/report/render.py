@@ -27,6 +27,8 @@ nav.toc ul { margin: .25rem 0; padding-left: 1.2rem; }
 button.toggle-code { float: right; margin-top: .5rem; }
 body:not(.show-code) .code_cell .input { display: none; }
 .prompt { display: none; }
+a.anchor-link { visibility: hidden; text-decoration: none; margin-left: .3rem; }
+h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link { visibility: visible; }
 .input_area pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: 13px; }
 .output_subarea img { max-width: 100%; height: auto; }
 .output_stderr pre { color: #7d4e00; background: #fff8c5; padding: .4rem; font-size: 12px; white-space: pre-wrap; }
