@@ -20,7 +20,12 @@ $(STAMP): pyproject.toml requirements.lock
 
 env: $(STAMP)
 
-test: env
+# The browser test drives Debian's chromium; install it when missing (CI runs as root).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	-apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: env $(CHROMIUM)
 	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: env

@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--only", nargs="+", metavar="NAME", help="build only these notebooks")
     report.add_argument("--force", action="store_true", help="re-run notebooks even when cached")
     report.set_defaults(run=_report)
+
+    diff = commands.add_parser("diff", help="what changed between two built reports")
+    diff.add_argument("before", type=Path, help="e.g. reports/2023Q3")
+    diff.add_argument("after", type=Path, help="e.g. reports/2023Q4")
+    diff.set_defaults(run=_diff)
     return parser
 
 
@@ -122,6 +127,13 @@ def _report(args) -> int:
 
     result = build(args.data, args.period, out=args.out, jobs=args.jobs, only=args.only, force=args.force)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _diff(args) -> int:
+    from .report.diff import describe
+
+    print(describe(args.before, args.after))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -72,18 +72,27 @@ def parse_period(text: str) -> ReportingPeriod:
 
 
 def period_labels(quarters: pd.Series | pd.PeriodIndex, granularity: str) -> pd.Series:
-    """Label each quarter with the quarter, half-year or year it belongs to."""
-    quarters = pd.PeriodIndex(quarters, freq="Q-DEC")
-    year = quarters.year.astype(str)
-    if granularity == "quarter":
-        labels = quarters.astype(str)
-    elif granularity == "half":
-        labels = year + np.where(quarters.quarter <= 2, "H1", "H2")
-    elif granularity == "year":
-        labels = year
-    else:
+    """Label each quarter with the quarter, half-year or year it belongs to (a categorical).
+
+    Labels are built once per distinct quarter and spread by code, which keeps this
+    cheap on millions of inspections.
+    """
+    if granularity not in GRANULARITIES:
         raise ParameterError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
-    return pd.Series(np.asarray(labels), dtype="str")
+    codes, distinct = pd.factorize(pd.PeriodIndex(quarters, freq="Q-DEC"), sort=True)
+    label_of = {
+        "quarter": lambda q: str(q),
+        "half": lambda q: f"{q.year}H{1 if q.quarter <= 2 else 2}",
+        "year": lambda q: str(q.year),
+    }[granularity]
+    labels = np.array([label_of(q) for q in distinct] + [None], dtype=object)
+    return pd.Series(pd.Categorical(labels[np.where(codes >= 0, codes, len(distinct))]))
+
+
+def quarters_of(dates: pd.Series) -> pd.PeriodIndex:
+    """Quarter of each date, computed on integer months (much faster than .dt.to_period)."""
+    months = dates.to_numpy().astype("datetime64[M]").astype("int64")  # months since 1970-01
+    return pd.PeriodIndex.from_ordinals(months // 3, freq="Q-DEC")
 
 
 def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter") -> pd.DataFrame:
@@ -111,7 +120,8 @@ def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter")
     officers = _officers(dataset, group, granularity)
     out["officers"] = officers.reindex(out.index).to_numpy() if officers is not None else np.nan
     out["inspections_per_officer"] = out["inspections"] / out["officers"].where(out["officers"] > 0)
-    return out.reset_index()[keys + list(METRICS)]
+    out = out.reset_index()[keys + list(METRICS)]
+    return out.astype({key: "str" for key in keys})  # plain labels: sortable, comparable
 
 
 def compute(dataset: Dataset, by: str | None = None, period: str | ReportingPeriod = "2022", yoy: bool = False) -> pd.DataFrame:
@@ -155,12 +165,12 @@ def _group_column(by: str | None) -> str | None:
 
 def _inspection_frame(dataset: Dataset, group: str | None, granularity: str) -> pd.DataFrame:
     inspections = dataset.inspections
-    quarter = inspections["inspection_date"].dt.to_period("Q-DEC")
+    quarter = quarters_of(inspections["inspection_date"])
     case = inspections["case_filed"].to_numpy()
     has_major = (inspections["major_hazards"] > 0).to_numpy()
     frame = pd.DataFrame(
         {
-            "period": period_labels(quarter, granularity).to_numpy(),
+            "period": period_labels(quarter, granularity).array,
             "surprise": inspections["surprise"].to_numpy(),
             "case_filed": case,
             "key_matter_case": inspections["key_matter"].fillna(False).to_numpy(dtype=bool) & case,
@@ -172,10 +182,19 @@ def _inspection_frame(dataset: Dataset, group: str | None, granularity: str) -> 
         }
     )
     if group == "province":
-        frame[group] = inspections["region_id"].map(dataset.province_by_region()).to_numpy()
+        frame[group] = _province_column(inspections["region_id"], dataset)
     elif group:
-        frame[group] = inspections[group].to_numpy()
+        frame[group] = inspections[group].array
     return frame
+
+
+def _province_column(region_id: pd.Series, dataset: Dataset) -> pd.Categorical:
+    """Province of each row, mapped once per region category rather than per row."""
+    regions = region_id.astype("category").cat
+    province = dataset.province_by_region().reindex(regions.categories.astype("str"))
+    province_codes, provinces = pd.factorize(province)
+    codes = regions.codes.to_numpy()
+    return pd.Categorical.from_codes(np.where(codes >= 0, province_codes[codes.clip(0)], -1), categories=provinces)
 
 
 def _officers(dataset: Dataset, group: str | None, granularity: str) -> pd.Series | None:
@@ -183,13 +202,13 @@ def _officers(dataset: Dataset, group: str | None, granularity: str) -> pd.Serie
     staffing = dataset.staffing
     if group == "industry" or staffing.empty:
         return None  # staffing is not kept by industry
-    label = period_labels(staffing["period"], granularity).to_numpy()
+    label = period_labels(staffing["period"], granularity).array
     quarter = pd.PeriodIndex(staffing["period"], freq="Q-DEC")
     frame = pd.DataFrame({"period": label, "officers": staffing["officers"].to_numpy()})
     if group == "province":
-        frame[group] = staffing["region_id"].map(dataset.province_by_region()).to_numpy()
+        frame[group] = _province_column(staffing["region_id"], dataset)
     elif group:
-        frame[group] = staffing[group].to_numpy()
+        frame[group] = staffing[group].array
     keep = _is_last_quarter_of_period(quarter, granularity)
     keys = [c for c in (group, "period") if c]
     return frame[keep].groupby(keys, observed=True)["officers"].sum().astype("float64")

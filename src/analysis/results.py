@@ -32,7 +32,7 @@ def record(estimates: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def merge(directory: Path) -> pd.DataFrame:
     """All recorded estimates of a build, in the contract's columns."""
-    files = sorted(Path(directory).glob("*.csv")) if Path(directory).exists() else []
+    files = sorted(Path(directory).rglob("*.csv")) if Path(directory).exists() else []
     frames = [pd.read_csv(f) for f in files]
     if not frames:
         return pd.DataFrame(columns=list(ESTIMATE_COLUMNS))

@@ -31,9 +31,11 @@ def data_fingerprint(path: Path) -> dict:
     return {"path": str(path), "sha256": combined, "files": digests}
 
 
-def source_digest() -> str:
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def source_digest(package: Path = PACKAGE_DIR) -> str:
     """Digest of the package's own source files (any change invalidates the cache)."""
-    package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for file in sorted(package.rglob("*")):
         if file.is_file() and file.suffix in (".py", ".csv"):

@@ -11,18 +11,14 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-import nbformat
-import pandas as pd
-
-from .. import metrics, results
-from ..data import load
+from ..errors import ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
-from ..quality import period_span
-from . import record, render, schema
+from . import record, schema, uptodate
+from .outcome import BuildResult, NotebookResult
 from .worker_status import CRASHED, OK, TIMED_OUT
 
 # One BLAS thread per kernel: with several notebooks at once on few cores,
@@ -37,27 +33,6 @@ KERNEL_ENV = {
 HEADLINE_METRICS = ["inspections", "case_rate", "avg_case_value", "penalty_total", "major_hazard_filing_rate", "surprise_share", "officers"]
 
 
-@dataclass
-class NotebookResult:
-    name: str
-    title: str
-    status: str
-    seconds: float
-    parameters: dict
-    message: str = ""
-    cached: bool = False
-
-
-@dataclass
-class BuildResult:
-    out: Path
-    notebooks: list[NotebookResult] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(n.status == OK for n in self.notebooks)
-
-
 def build(
     data: str | Path | None,
     period: str,
@@ -66,6 +41,7 @@ def build(
     only: list[str] | None = None,
     force: bool = False,
     *,
+    overrides: dict[str, dict] | None = None,
     specs: tuple[schema.NotebookSpec, ...] | None = None,
     notebooks_dir: Path = NOTEBOOKS,
     cache_dir: Path | None = None,
@@ -73,20 +49,42 @@ def build(
 ) -> BuildResult:
     """Build the report for `period` from the dataset `data` into `out` (default reports/PERIOD).
 
-    Raises ParameterError or DataContractError before anything runs when a
-    parameter or the data is unusable. A failing notebook does not stop the others;
-    check `BuildResult.ok`.
+    `overrides` sets further parameters per notebook ({"01_reform_overview":
+    {"notice_period": "2023H1"}}). Raises ParameterError or DataContractError
+    before anything runs when a parameter or the data is unusable. A failing
+    notebook does not stop the others; check `BuildResult.ok`.
     """
     started = time.perf_counter()
     specs = specs if specs is not None else schema.select(only)
     data_path = resolve_data(data)
-    dataset = load(data_path)
-    parameters = {s.name: s.resolve(_given(s, data_path, period), data_span=period_span(dataset)) for s in specs}
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - {s.name for s in specs})
+    if unknown:
+        raise ParameterError(f"parameters given for notebook(s) not in this report: {', '.join(unknown)}")
+    given = {s.name: {**_given(s, data_path, period), **overrides.get(s.name, {})} for s in specs}
+    parameters = {s.name: s.resolve(given[s.name]) for s in specs}  # types and formats, before any data is read
     out = Path(out) if out else REPORTS / period
+    base_record = _base_record(data_path, period)
+    base_record["report_key"] = uptodate.report_key(
+        period=period, data_sha=base_record["data"]["sha256"], notebooks=parameters,
+        notebooks_dir=notebooks_dir, environment={**base_record["environment"], "lock": _lock_digest()},
+    )
+    if not force and (current := uptodate.published(out, base_record["report_key"])):
+        log(f"report up to date (same data, notebooks, parameters, source and environment): {out / 'index.html'}")
+        return current
+
+    # Heavy imports only past the up-to-date check, so an unchanged rerun stays fast.
+    from .. import results
+    from ..data import load
+    from ..quality import period_span
+    from . import render
+
+    dataset = load(data_path)
+    span = period_span(dataset)
+    parameters = {s.name: s.resolve(given[s.name], data_span=span) for s in specs}
+    jobs = max(1, jobs or os.cpu_count() or 1)
     cache_dir = cache_dir or out.parent / ".cache"
 
-    base_record = _base_record(data_path, period)
     staging = out.parent / f".staging-{out.name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
@@ -97,8 +95,10 @@ def build(
             _render_page(spec, outcome, staging, base_record)
         estimates = results.merge(staging / "results")
         estimates.to_csv(staging / "estimates.csv", index=False)
+        headline = _headline(dataset, period)
+        headline.to_csv(staging / "headline.csv", index=False)
         (staging / "index.html").write_text(
-            render.index_page(period=period, results=base_record["notebooks"], headline=_headline(dataset, period), estimates=estimates, record=base_record),
+            render.index_page(period=period, results=base_record["notebooks"], headline=headline, estimates=estimates, record=base_record),
             encoding="utf-8",
         )
         (staging / "manifest.json").write_text(json.dumps(base_record, indent=2, sort_keys=True, default=str) + "\n")
@@ -169,7 +169,9 @@ def _execute(spec, parameters, staging, notebooks_dir) -> NotebookResult:
     }
     job_file = job_dir / f"{spec.name}.job.json"
     job_file.write_text(json.dumps(job))
-    env = {**os.environ, **KERNEL_ENV, results.RESULTS_ENV: str(staging / "results" / spec.name)}
+    from ..results import RESULTS_ENV
+
+    env = {**os.environ, **KERNEL_ENV, RESULTS_ENV: str(staging / "results" / spec.name)}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "analysis.report.worker", str(job_file)], env=env, start_new_session=True)
     try:
@@ -210,6 +212,10 @@ def _to_cache(entry: Path, staging: Path, spec) -> None:
 
 
 def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict) -> None:
+    import nbformat
+
+    from . import render
+
     executed = staging / f"{spec.name}.ipynb"
     page_record = {**base_record, "notebook": asdict(outcome)}
     page_record.pop("notebooks", None)
@@ -224,6 +230,10 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
 
 
 def _headline(dataset, period: str):
+    import pandas as pd
+
+    from .. import metrics
+
     try:
         table = metrics.compute(dataset, by=None, period=period, yoy=True)
     except Exception:  # the index must still be written when the quarter has no data

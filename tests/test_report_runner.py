@@ -1,0 +1,144 @@
+"""The report runner with tiny purpose-made notebooks (tests/fixtures/notebooks), one per failure mode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.errors import ParameterError
+from analysis.report import build, record, render
+from analysis.report.diff import estimate_changes
+from analysis.report.schema import DATA_DIR, PERIOD, NotebookSpec, Param
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+LABEL = Param("label", str, "x", "free text")
+pytestmark = pytest.mark.xdist_group("notebooks")
+
+
+def spec(name: str, timeout: int = 120) -> NotebookSpec:
+    return NotebookSpec(name, f"Fixture {name}", (DATA_DIR, PERIOD, LABEL), timeout_seconds=timeout)
+
+
+def run(tiny_dir, tmp_path, names, period="2022Q4", **kwargs):
+    specs = tuple(spec(n) if isinstance(n, str) else n for n in names)
+    return build(tiny_dir, period, out=tmp_path / "reports" / period, jobs=2, specs=specs, notebooks_dir=FIXTURES,
+                 cache_dir=tmp_path / "cache", log=lambda *_: None, **kwargs)
+
+
+# --- parameters are checked before anything runs ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "period, overrides, message",
+    [
+        ("2022Q4", {"ok": {"bogus": 1}}, "unknown parameter 'bogus'"),
+        ("2022Q4", {"ok": {"label": 3}}, "label: expected str, got int 3"),
+        ("2023Q5", {}, "'2023Q5' is not a quarter like 2023Q4"),
+        ("2030Q1", {}, "period: 2030Q1 is outside the data \\(2022Q1 to 2023Q1\\)"),
+        ("2022Q4", {"nope": {}}, "not in this report: nope"),
+    ],
+)
+def test_bad_parameters_rejected_before_execution(tiny_dir, tmp_path, period, overrides, message):
+    with pytest.raises(ParameterError, match=message):
+        run(tiny_dir, tmp_path, ["ok"], period=period, overrides=overrides)
+    assert not (tmp_path / "reports").exists()  # nothing ran, nothing staged
+    assert not (tmp_path / "cache").exists()
+
+
+# --- failures stay with their notebook ---------------------------------------------------
+
+
+def test_raising_notebook_is_isolated_and_visible(tiny_dir, tmp_path):
+    result = run(tiny_dir, tmp_path, ["ok", "broken"])
+    status = {n.name: n for n in result.notebooks}
+    assert not result.ok
+    assert status["ok"].status == "ok"
+    assert status["broken"].status == "failed" and "planted failure" in status["broken"].message
+    page = (result.out / "broken.html").read_text()
+    assert "planted failure" in page and "before the error" in page and "never runs" in page
+    index = (result.out / "index.html").read_text()
+    assert "Fixture broken" in index and "failed" in index and "Fixture ok" in index
+
+
+def test_dead_kernel_is_reported_not_waited_on(tiny_dir, tmp_path):
+    result = run(tiny_dir, tmp_path, ["dead_kernel", "ok"])
+    status = {n.name: n.status for n in result.notebooks}
+    assert status == {"dead_kernel": "dead kernel", "ok": "ok"}
+    assert (result.out / "dead_kernel.html").exists()
+
+
+def test_notebook_timeout_stops_it(tiny_dir, tmp_path):
+    result = run(tiny_dir, tmp_path, [spec("slow", timeout=8)])
+    outcome = result.notebooks[0]
+    assert outcome.status == "timed out" and outcome.seconds < 30
+    assert "timed out" in (result.out / "slow.html").read_text()
+
+
+def test_failed_build_leaves_no_staging_and_keeps_the_old_report(tiny_dir, tmp_path, monkeypatch):
+    first = run(tiny_dir, tmp_path, ["ok"])
+    before = (first.out / "index.html").read_text()
+
+    def explode(**_):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(render, "index_page", explode)
+    with pytest.raises(RuntimeError, match="render failed"):
+        run(tiny_dir, tmp_path, ["ok"], force=True)
+    assert (first.out / "index.html").read_text() == before
+    assert sorted(p.name for p in first.out.parent.iterdir()) == ["2022Q4"]  # no .staging-*, no .old-*
+
+
+# --- results, record, pages -------------------------------------------------------------
+
+
+def test_estimates_and_run_record(tiny_dir, tmp_path):
+    result = run(tiny_dir, tmp_path, ["ok"], overrides={"ok": {"label": "<script>alert(1)</script>"}})
+    estimates = pd.read_csv(result.out / "estimates.csv")
+    assert estimates.loc[0, ["study", "estimate", "n_obs"]].tolist() == ["fixture", 1.5, 10]
+    manifest = json.loads((result.out / "manifest.json").read_text())
+    assert {"data", "git", "environment", "seed", "timings", "notebooks", "source_sha256"} <= set(manifest)
+    page = (result.out / "ok.html").read_text()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Run record" in page and manifest["data"]["sha256"] in page
+    assert "toggleCode" in page and "nav class='toc'" in page
+
+
+# --- cache --------------------------------------------------------------------------------
+
+
+def test_cache_hits_and_each_kind_of_miss(tiny_dir, tmp_path, monkeypatch):
+    cached = lambda result: result.notebooks[0].cached  # noqa: E731
+    assert not cached(run(tiny_dir, tmp_path, ["ok"]))
+    assert cached(run(tiny_dir, tmp_path, ["ok"]))  # unchanged: hit
+    assert not cached(run(tiny_dir, tmp_path, ["ok"], force=True))  # --force
+    assert not cached(run(tiny_dir, tmp_path, ["ok"], overrides={"ok": {"label": "y"}}))  # parameter changed
+    monkeypatch.setattr(record, "source_digest", lambda: "another package source")
+    assert not cached(run(tiny_dir, tmp_path, ["ok"]))  # package source changed
+    monkeypatch.undo()
+    inspections = tiny_dir / "inspections.csv"
+    inspections.write_text(inspections.read_text().replace("20000", "20001"))
+    assert not cached(run(tiny_dir, tmp_path, ["ok"]))  # data file changed
+    assert cached(run(tiny_dir, tmp_path, ["ok"]))
+
+
+def test_source_digest_notices_a_changed_source_file(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "module.py").write_text("x = 1\n")
+    first = record.source_digest(package)
+    (package / "module.py").write_text("x = 2\n")
+    assert record.source_digest(package) != first
+
+
+def test_diff_between_two_reports(tiny_dir, tmp_path):
+    a = run(tiny_dir, tmp_path / "a", ["ok"]).out
+    b = run(tiny_dir, tmp_path / "b", ["ok"]).out
+    assert set(estimate_changes(a, b)["status"]) == {"unchanged"}
+    frame = pd.read_csv(b / "estimates.csv")
+    frame.loc[0, "estimate"] = 2.0
+    frame.to_csv(b / "estimates.csv", index=False)
+    changes = estimate_changes(a, b)
+    assert changes.loc[0, "status"] == "changed" and changes.loc[0, "change"] == pytest.approx(0.5)
