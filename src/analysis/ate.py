@@ -1,0 +1,328 @@
+"""Average treatment effects under unconfoundedness: naive, regression, IPW, AIPW.
+
+`estimate_ate` works on any table. Conventions follow Stata `teffects`:
+
+- regression adjustment (`ra`): one linear outcome model per arm;
+- `ipw`: normalized inverse-probability weights from a logit (or probit) propensity model;
+- `aipw`: augmented IPW (doubly robust) for the ATE; for the ATT, whose AIPW form
+  `teffects aipw` does not offer, the doubly robust IPW-regression-adjustment
+  estimator (`teffects ipwra, atet`: weighted outcome models, control weights e/(1-e));
+- standard errors from the stacked M-estimation sandwich (propensity, outcome and
+  effect equations together, divisor n), as `teffects` reports them. Intervals are
+  normal-based.
+
+Propensity models are fitted with statsmodels (Logit / Probit, unpenalised); the
+sandwich uses their analytic score and Hessian. Checked against Stata's published
+teffects results on cattaneo2 (tests/golden/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+METHODS = ("naive", "regression", "ipw", "aipw")
+ESTIMANDS = ("ATE", "ATT")
+PROPENSITY_MODELS = {"logit": sm.Logit, "probit": sm.Probit}
+
+
+@dataclass
+class Estimate:
+    """One treatment-effect estimate with its uncertainty."""
+
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    n_obs: int
+    method: str
+    estimand: str = "ATE"
+    outcome: str = ""
+    control_mean: float = float("nan")  # potential-outcome mean without treatment (ATE) or of the treated (ATT)
+    diagnostics: dict = field(default_factory=dict)
+
+    def as_row(self, study: str) -> dict:
+        return {"study": study, "outcome": self.outcome, "estimand": self.estimand, "method": self.method,
+                "estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "n_obs": self.n_obs}
+
+
+def design_matrix(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Numeric and boolean columns as they are; categorical and text columns as dummies; plus a constant."""
+    parts = []
+    for name in columns:
+        if name not in df.columns:
+            raise KeyError(f"covariate {name!r} is not a column of the table")
+        values = df[name]
+        if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+            parts.append(pd.get_dummies(values.astype("str"), prefix=name, drop_first=True, dtype=float))
+        else:
+            parts.append(values.astype("float64").rename(name).to_frame())
+    matrix = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=df.index)
+    matrix.insert(0, "const", 1.0)
+    return matrix
+
+
+def estimate_ate(
+    df: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    covariates: list[str],
+    method: str = "aipw",
+    *,
+    estimand: str = "ATE",
+    propensity_covariates: list[str] | None = None,
+    propensity_model: str = "logit",
+    alpha: float = 0.05,
+) -> Estimate:
+    """Effect of binary `treatment` on `outcome`, adjusting for `covariates`.
+
+    `covariates` enter the outcome models (and the propensity model unless
+    `propensity_covariates` is given). Rows with a missing value in any column used
+    raise an error rather than being dropped silently.
+    """
+    return estimate_many(df, [outcome], treatment, covariates, [method], [estimand],
+                         propensity_covariates=propensity_covariates, propensity_model=propensity_model, alpha=alpha)[0]
+
+
+def estimate_many(
+    df: pd.DataFrame,
+    outcomes: list[str],
+    treatment: str,
+    covariates: list[str],
+    methods: list[str] = METHODS,
+    estimands: list[str] = ("ATE",),
+    *,
+    propensity_covariates: list[str] | None = None,
+    propensity_model: str = "logit",
+    alpha: float = 0.05,
+) -> list[Estimate]:
+    """`estimate_ate` for several outcomes, methods and estimands, sharing the design
+    matrices and one propensity fit (same numbers, much less work)."""
+    for outcome in outcomes:
+        for method in methods:
+            for estimand in estimands:
+                _check_arguments(df, outcome, treatment, method, estimand, propensity_model)
+    ps_columns = propensity_covariates if propensity_covariates is not None else covariates
+    used = list(dict.fromkeys([*outcomes, treatment, *covariates, *ps_columns]))
+    missing = df[used].isna().any()
+    if missing.any():
+        raise ValueError(f"missing values in {', '.join(missing[missing].index)}; impute or filter them explicitly first")
+    t = _binary(df[treatment], treatment)
+    x_out = design_matrix(df, covariates).to_numpy()
+    x_ps = design_matrix(df, ps_columns).to_numpy()
+    propensity = _Propensity(t, x_ps, PROPENSITY_MODELS[propensity_model]) if set(methods) & {"ipw", "aipw"} else None
+    grams: dict = {}  # X'WX per weighting scheme, shared by every outcome
+    z = stats.norm.ppf(1 - alpha / 2)
+    out = []
+    for outcome in outcomes:
+        y = df[outcome].to_numpy(dtype=float)
+        for estimand in estimands:
+            for method in methods:
+                if method == "naive":
+                    effect, se, control_mean, diagnostics = _naive(y, t, estimand)
+                else:
+                    effect, se, control_mean, diagnostics = _adjusted(y, t, x_out, propensity, method, estimand, grams)
+                out.append(Estimate(float(effect), float(se), float(effect - z * se), float(effect + z * se), int(len(y)),
+                                    method, estimand, outcome, float(control_mean), diagnostics))
+    return out
+
+
+class _Propensity:
+    """A fitted propensity model (statsmodels Logit/Probit, unpenalised)."""
+
+    def __init__(self, t, x, family):
+        self.model = family(t, x)
+        try:
+            self.fit = self.model.fit(disp=0, method="newton", maxiter=100)
+        except np.linalg.LinAlgError as err:
+            raise ValueError("the propensity model cannot be fitted (collinear covariates or perfect separation)") from err
+        self.score = self.fit.predict()
+
+
+def _check_arguments(df, outcome, treatment, method, estimand, propensity_model) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if estimand not in ESTIMANDS:
+        raise ValueError(f"estimand must be ATE or ATT, got {estimand!r}")
+    if propensity_model not in PROPENSITY_MODELS:
+        raise ValueError(f"propensity_model must be logit or probit, got {propensity_model!r}")
+    for column in (outcome, treatment):
+        if column not in df.columns:
+            raise KeyError(f"{column!r} is not a column of the table")
+
+
+def _binary(values: pd.Series, name: str) -> np.ndarray:
+    t = values.astype(float).to_numpy()
+    if not np.isin(t, (0.0, 1.0)).all():
+        raise ValueError(f"treatment {name!r} must be binary (0/1 or boolean)")
+    if t.min() == t.max():
+        raise ValueError(f"treatment {name!r} takes one value only; there is nothing to compare")
+    return t
+
+
+def _naive(y, t, estimand):
+    """Difference in means with the unequal-variance (Welch) standard error."""
+    treated, control = y[t == 1], y[t == 0]
+    effect = treated.mean() - control.mean()
+    se = np.sqrt(treated.var(ddof=1) / len(treated) + control.var(ddof=1) / len(control))
+    return effect, se, control.mean(), {}
+
+
+def _adjusted(y, t, x_out, propensity, method, estimand, grams):
+    """Point estimate and sandwich SE from stacked estimating equations."""
+    n = len(y)
+    uses_ps = method != "regression"
+    e = propensity.score if uses_ps else None
+    pieces = _Moments(y, t, x_out, e, propensity.model if uses_ps else None, propensity.fit if uses_ps else None,
+                      method, estimand, grams)
+    blocks, jacobian = pieces.moments()
+    mu0, mu1 = pieces.mu
+    contrast = np.zeros(jacobian.shape[0])
+    contrast[-2:] = (-1.0, 1.0)
+    # Var(c'theta) = c' A^-1 B A^-T c / n with B = psi'psi / n; with v = A^-T c this is
+    # mean((psi v)^2) / n, which avoids forming the p x p meat (n p instead of n p^2).
+    v = np.linalg.solve(jacobian.T, contrast)
+    influence, start = np.zeros(n), 0
+    for block in blocks:
+        influence += block @ v[start : start + block.shape[1]]
+        start += block.shape[1]
+    diagnostics = {}
+    if e is not None:
+        diagnostics = {"propensity_min": float(e.min()), "propensity_max": float(e.max()),
+                       "share_extreme_propensity": float(np.mean((e < 0.01) | (e > 0.99)))}
+    return mu1 - mu0, float(np.sqrt(np.mean(influence**2) / n)), mu0, diagnostics
+
+
+class _Moments:
+    """Estimating equations psi_i(theta) = 0 and their mean Jacobian, for theta =
+    (propensity coefficients, outcome coefficients of arm 0 and 1, mu0, mu1)."""
+
+    def __init__(self, y, t, x, e, ps_model, ps_fit, method, estimand, grams):
+        self.y, self.t, self.x, self.e = y, t, x, e
+        self.grams = grams
+        self.ps_model, self.ps_fit = ps_model, ps_fit
+        self.method, self.estimand = method, estimand
+        self.n = len(y)
+        self.uses_ps = ps_fit is not None
+        self.uses_outcome = method in ("regression", "aipw")
+        self.weighted_outcome = method == "aipw" and estimand == "ATT"  # IPW-RA
+        self.beta = self._outcome_fits() if self.uses_outcome else None
+        self.mu = self._potential_means()
+
+    # --- pieces -------------------------------------------------------------
+    def _outcome_weights(self):
+        if self.weighted_outcome:
+            return (1 - self.t) * self.e / (1 - self.e), self.t
+        return 1 - self.t, self.t
+
+    def _gram(self, arm: int, w) -> np.ndarray:
+        key = ("ipwra" if self.weighted_outcome else "ra", arm)
+        if key not in self.grams:
+            self.grams[key] = (self.x * w[:, None]).T @ self.x
+        return self.grams[key]
+
+    def _outcome_fits(self):
+        return [np.linalg.solve(self._gram(arm, w), (self.x * w[:, None]).T @ self.y)
+                for arm, w in enumerate(self._outcome_weights())]
+
+    def _potential_means(self):
+        y, t, e = self.y, self.t, self.e
+        if self.method == "regression" or self.weighted_outcome:
+            fitted = [self.x @ b for b in self.beta]
+            if self.estimand == "ATT":
+                return tuple(float(np.sum(t * f) / t.sum()) for f in fitted)
+            return tuple(float(f.mean()) for f in fitted)
+        if self.method == "ipw":
+            w0, w1 = self._ipw_weights()
+            return float(np.sum(w0 * y) / w0.sum()), float(np.sum(w1 * y) / w1.sum())
+        m0, m1 = (self.x @ b for b in self.beta)
+        return float(np.mean(m0 + (1 - t) * (y - m0) / (1 - e))), float(np.mean(m1 + t * (y - m1) / e))
+
+    def _ipw_weights(self):
+        t, e = self.t, self.e
+        if self.estimand == "ATT":
+            return (1 - t) * e / (1 - e), t
+        return (1 - t) / (1 - e), t / e
+
+    # --- stacked moments and Jacobian -----------------------------------------
+    def moments(self):
+        blocks = []
+        if self.uses_ps:
+            blocks.append(self.ps_model.score_obs(self.ps_fit.params))
+        if self.uses_outcome:
+            for w, b in zip(self._outcome_weights(), self.beta):
+                blocks.append(self.x * (w * (self.y - self.x @ b))[:, None])
+        blocks.append(self._mu_moments())
+        return blocks, self._jacobian(sum(b.shape[1] for b in blocks))
+
+    def _mu_moments(self):
+        y, t, e = self.y, self.t, self.e
+        mu0, mu1 = self.mu
+        if self.method == "regression" or self.weighted_outcome:
+            fitted = [self.x @ b for b in self.beta]
+            scale = t if self.estimand == "ATT" else np.ones_like(t)
+            return np.column_stack([scale * (fitted[0] - mu0), scale * (fitted[1] - mu1)])
+        if self.method == "ipw":
+            w0, w1 = self._ipw_weights()
+            return np.column_stack([w0 * (y - mu0), w1 * (y - mu1)])
+        m0, m1 = (self.x @ b for b in self.beta)
+        return np.column_stack([m0 + (1 - t) * (y - m0) / (1 - e) - mu0, m1 + t * (y - m1) / e - mu1])
+
+    def _jacobian(self, p):
+        """Mean derivative of psi; blocks in closed form (rows: equations, columns: parameters)."""
+        n, x, y, t = self.n, self.x, self.y, self.t
+        k_ps = len(self.ps_fit.params) if self.uses_ps else 0
+        k = x.shape[1]
+        jac = np.zeros((p, p))
+        row = 0
+        if self.uses_ps:
+            jac[:k_ps, :k_ps] = self.ps_model.hessian(self.ps_fit.params) / n
+            de = self._propensity_gradient()  # n x k_ps
+            row = k_ps
+        beta_cols = []
+        if self.uses_outcome:
+            for arm, (w, b) in enumerate(zip(self._outcome_weights(), self.beta)):
+                cols = slice(row, row + k)
+                jac[cols, cols] = -self._gram(arm, w) / n
+                if self.weighted_outcome and arm == 0:  # weights e/(1-e) depend on the propensity
+                    resid = (1 - t) * (y - x @ b) / (1 - self.e) ** 2
+                    jac[cols, :k_ps] = (x * resid[:, None]).T @ de / n
+                beta_cols.append(cols)
+                row += k
+        mu_rows = (p - 2, p - 1)
+        self._mu_jacobian(jac, mu_rows, beta_cols, k_ps, de if self.uses_ps else None)
+        return jac
+
+    def _propensity_gradient(self):
+        linear = self.ps_model.exog @ self.ps_fit.params
+        return self.ps_model.pdf(linear)[:, None] * self.ps_model.exog
+
+    def _mu_jacobian(self, jac, mu_rows, beta_cols, k_ps, de):
+        n, x, y, t, e = self.n, self.x, self.y, self.t, self.e
+        mu0, mu1 = self.mu
+        r0, r1 = mu_rows
+        if self.method == "regression" or self.weighted_outcome:
+            scale = t if self.estimand == "ATT" else np.ones_like(t)
+            for r, cols in zip(mu_rows, beta_cols):
+                jac[r, cols] = (x * scale[:, None]).sum(axis=0) / n
+                jac[r, r] = -scale.mean()
+            return
+        if self.method == "ipw":
+            w0, w1 = self._ipw_weights()
+            jac[r0, r0], jac[r1, r1] = -w0.mean(), -w1.mean()
+            # d/de of (1-t)/(1-e) and of (1-t)e/(1-e) are both (1-t)/(1-e)^2
+            jac[r0, :k_ps] = ((1 - t) * (y - mu0) / (1 - e) ** 2) @ de / n
+            if self.estimand == "ATE":  # the ATT's treated weight (t) has no propensity in it
+                jac[r1, :k_ps] = (-t * (y - mu1) / e**2) @ de / n
+            return
+        m0, m1 = (x @ b for b in self.beta)
+        jac[r0, beta_cols[0]] = (x * (1 - (1 - t) / (1 - e))[:, None]).sum(axis=0) / n
+        jac[r1, beta_cols[1]] = (x * (1 - t / e)[:, None]).sum(axis=0) / n
+        jac[r0, :k_ps] = ((1 - t) * (y - m0) / (1 - e) ** 2) @ de / n
+        jac[r1, :k_ps] = (-t * (y - m1) / e**2) @ de / n
+        jac[r0, r0] = jac[r1, r1] = -1.0
