@@ -109,6 +109,9 @@ def estimate_many(
                 _check_arguments(df, outcome, treatment, method, estimand, propensity_model)
     ps_columns = propensity_covariates if propensity_covariates is not None else covariates
     used = list(dict.fromkeys([*outcomes, treatment, *covariates, *ps_columns]))
+    absent = [c for c in used if c not in df.columns]
+    if absent:
+        raise KeyError(f"{', '.join(map(repr, absent))} is not a column of the table")
     missing = df[used].isna().any()
     if missing.any():
         raise ValueError(f"missing values in {', '.join(missing[missing].index)}; impute or filter them explicitly first")
@@ -223,12 +226,23 @@ class _Moments:
     def _gram(self, arm: int, w) -> np.ndarray:
         key = ("ipwra" if self.weighted_outcome else "ra", arm)
         if key not in self.grams:
-            self.grams[key] = (self.x * w[:, None]).T @ self.x
+            gram = (self.x * w[:, None]).T @ self.x
+            if np.linalg.cond(gram) > 1e12:
+                raise np.linalg.LinAlgError("collinear design")
+            self.grams[key] = gram
         return self.grams[key]
 
     def _outcome_fits(self):
-        return [np.linalg.solve(self._gram(arm, w), (self.x * w[:, None]).T @ self.y)
-                for arm, w in enumerate(self._outcome_weights())]
+        fits = []
+        for arm, w in enumerate(self._outcome_weights()):
+            try:
+                fits.append(np.linalg.solve(self._gram(arm, w), (self.x * w[:, None]).T @ self.y))
+            except np.linalg.LinAlgError as err:
+                raise ValueError(
+                    f"the outcome model of the treatment={arm} arm cannot be fitted: covariates are collinear, or some "
+                    "covariate level has no units in that arm (an overlap failure); coarsen the covariates or restrict the sample"
+                ) from err
+        return fits
 
     def _potential_means(self):
         y, t, e = self.y, self.t, self.e

@@ -73,3 +73,67 @@ def notice_vs_data(comparison: pd.DataFrame) -> plt.Figure:
     ax.legend(frameon=False)
     fig.tight_layout()
     return fig
+
+
+def effect_forest(estimates: pd.DataFrame, truth: dict | None = None) -> plt.Figure:
+    """Each outcome's estimates by method with 95% intervals (one panel per outcome: units differ)."""
+    outcomes = list(dict.fromkeys(estimates["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(WIDTH, 2.8), squeeze=False)
+    for ax, outcome in zip(axes[0], outcomes):
+        rows = estimates[estimates["outcome"] == outcome].reset_index(drop=True)
+        y = np.arange(len(rows))[::-1]
+        for position, row in zip(y, rows.itertuples()):
+            colour = "0.55" if row.method == "naive" else "C0"
+            ax.errorbar(row.estimate, position, xerr=[[row.estimate - row.ci_low], [row.ci_high - row.estimate]],
+                        fmt="o", color=colour, capsize=3)
+        if truth and outcome in truth:
+            ax.axvline(truth[outcome], color="C3", ls="--", lw=1, label="planted truth")
+            ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.set_yticks(y, rows["method"] + " " + rows["estimand"])
+        ax.set_title(outcome.replace("_", " "), fontsize=10)
+        ax.axvline(0, color="k", lw=0.6)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def propensity_overlap(scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.95)) -> plt.Figure:
+    treated = np.asarray(treated, dtype=bool)
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    bins = np.linspace(0, 1, 51)
+    ax.hist(scores[~treated], bins=bins, alpha=0.6, density=True, label="announced", color="0.5")
+    ax.hist(scores[treated], bins=bins, alpha=0.6, density=True, label="unannounced", color="C0")
+    for b in bounds:
+        ax.axvline(b, color="C3", lw=0.8, ls=":")
+    ax.set_xlabel("propensity score (probability of an unannounced visit)")
+    ax.set_ylabel("density")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def love_plot(balance: pd.DataFrame, bar: float = 0.1) -> plt.Figure:
+    rows = balance.reindex(balance["smd_before"].abs().sort_values().index)
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.22 * len(rows) + 1.2))
+    y = np.arange(len(rows))
+    ax.scatter(rows["smd_before"].abs(), y, marker="o", facecolors="none", edgecolors="0.4", label="before weighting")
+    ax.scatter(rows["smd_after"].abs(), y, marker="o", color="C0", label="after weighting")
+    ax.axvline(bar, color="C3", ls="--", lw=0.8)
+    ax.set_yticks(y, rows["covariate"], fontsize=7)
+    ax.set_xlabel("|standardized mean difference|")
+    ax.legend(frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def subgroup_effects(frame: pd.DataFrame, by: str, label: str) -> plt.Figure:
+    rows = frame.dropna(subset=["estimate"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.35 * len(rows) + 1.2))
+    y = np.arange(len(rows))[::-1]
+    ax.errorbar(rows["estimate"], y, xerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
+                fmt="o", capsize=3)
+    ax.set_yticks(y, rows[by].astype(str))
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_xlabel(label)
+    fig.tight_layout()
+    return fig

@@ -37,3 +37,14 @@ def merge(directory: Path) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=list(ESTIMATE_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(ESTIMATE_COLUMNS)]
+
+
+def planted_truth(data_path: Path, study: str, estimand: str = "ATE") -> dict[str, float] | None:
+    """True values by outcome when the data is a simulated world (truth.json beside it); else None."""
+    import json
+
+    truth_file = Path(data_path) / "truth.json"
+    if not truth_file.exists():
+        return None
+    rows = json.loads(truth_file.read_text())["estimands"]
+    return {r["outcome"]: r["value"] for r in rows if r["study"] == study and r["estimand"] == estimand}

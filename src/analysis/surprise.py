@@ -52,9 +52,23 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     complete = table[COVARIATES].notna().all(axis=1)
     table = table[complete].reset_index(drop=True)
     table["risk_level"] = table["risk_level"].astype(int).astype(str)  # grades as categories: no linearity assumed
-    table["risk_by_industry"] = table["risk_level"] + ":" + table["industry"]
-    table["campaign_by_risk"] = table["campaign_active"].astype(int).astype(str) + ":" + table["risk_level"]
+    table["risk_by_industry"] = _pool_sparse(table, table["risk_level"] + ":" + table["industry"], table["risk_level"] + ":*")
+    # Campaign effect allowed to differ by risk grade; "none" outside campaigns (no overlap with the
+    # risk-by-industry cells, which already carry the risk main effects).
+    campaign_cells = ("campaign:" + table["risk_level"]).where(table["campaign_active"] == 1, "none")
+    table["campaign_by_risk"] = _pool_sparse(table, campaign_cells, pd.Series("campaign:*", index=table.index))
     return table, int((~complete).sum())
+
+
+MIN_PER_ARM = 5
+
+
+def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series) -> pd.Series:
+    """Cells with fewer than MIN_PER_ARM inspections in either arm fall back to a coarser label,
+    so every outcome-model cell can be fitted in both arms."""
+    counts = pd.crosstab(cells, table[TREATMENT])
+    sparse = counts.index[(counts < MIN_PER_ARM).any(axis=1)]
+    return cells.where(~cells.isin(sparse), coarser)
 
 
 def _campaign_in_force(dataset: Dataset, region_id: pd.Series, quarter: pd.PeriodIndex) -> np.ndarray:
@@ -72,3 +86,63 @@ def estimates(table: pd.DataFrame, outcomes=OUTCOMES, methods=METHODS, estimands
 
 def estimates_frame(results: list[Estimate]) -> pd.DataFrame:
     return pd.DataFrame([r.as_row(STUDY) for r in results])
+
+
+def heterogeneity(table: pd.DataFrame, outcome: str, by: str, method: str = "aipw", min_group: int = 500) -> pd.DataFrame:
+    """The effect within each level of `by` (groups smaller than `min_group` are reported, not estimated)."""
+    rows = []
+    for level, group in table.groupby(by, observed=True):
+        row = {by: level, "n_obs": len(group), "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "note": ""}
+        if len(group) < min_group or group[TREATMENT].nunique() < 2:
+            row["note"] = "too few inspections to estimate"
+        else:
+            try:
+                est = estimate_many(group, [outcome], TREATMENT, OUTCOME_COVARIATES, [method], propensity_covariates=COVARIATES)[0]
+                row.update(estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high)
+            except ValueError as err:
+                row["note"] = str(err)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sensitivity(table: pd.DataFrame, results: list[Estimate], method: str = "aipw") -> pd.DataFrame:
+    """E-values for each outcome's estimate (binary outcomes on the risk-ratio scale)."""
+    from .diagnostics import e_value
+
+    rows = []
+    for r in results:
+        if r.method != method or r.estimand != "ATE":
+            continue
+        binary = set(np.unique(table[r.outcome])) <= {0.0, 1.0}
+        values = e_value(r, None if binary else float(table[r.outcome].std()))
+        rows.append({"outcome": r.outcome, "estimate": r.estimate, **values})
+    return pd.DataFrame(rows)
+
+
+def _points(x: float) -> str:
+    return f"{100 * x:+.1f} percentage points"
+
+
+OUTCOME_WORDS = {
+    "hazards_found": ("number of hidden dangers found per inspection", "{:+.2f}".format),
+    "major_hazard_found": ("chance of finding a major hazard", _points),
+    "case_filed": ("chance that a penalty case is filed", _points),
+    "penalty_amount": ("fines per inspection", lambda x: f"{x:+,.0f} yuan"),
+}
+
+
+def reading(results: list[Estimate], method: str = "aipw") -> list[str]:
+    """One sentence per outcome: adjusted effect, interval, and how much the naive gap overstated it."""
+    by_key = {(r.outcome, r.method, r.estimand): r for r in results}
+    sentences = []
+    for outcome, (words, fmt) in OUTCOME_WORDS.items():
+        adjusted, naive = by_key.get((outcome, method, "ATE")), by_key.get((outcome, "naive", "ATE"))
+        if adjusted is None:
+            continue
+        text = (f"Unannounced inspections change the {words} by {fmt(adjusted.estimate)} "
+                f"(95% CI {fmt(adjusted.ci_low)} to {fmt(adjusted.ci_high)}) once risk grade, industry, "
+                f"size and campaigns are accounted for")
+        if naive is not None:
+            text += f"; the raw comparison says {fmt(naive.estimate)}"
+        sentences.append(text + ".")
+    return sentences

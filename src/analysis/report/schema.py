@@ -88,6 +88,8 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
         (DATA_DIR, PERIOD, Param("notice_period", str, "2022H1", "the half-year the notice compared with a year earlier", _half_year)),
         timeout_seconds=300,
     ),
+    NotebookSpec("02_surprise_inspections", "Study 1: unannounced inspections and case outcomes", (DATA_DIR, PERIOD),
+                 timeout_seconds=900, study=True),
 )
 NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
 

@@ -1,0 +1,90 @@
+"""Diagnostics for adjusted comparisons: overlap, covariate balance, sensitivity.
+
+- Overlap: propensity scores by arm, and the share of units a trimming rule would drop.
+- Balance: standardized mean differences (difference in means over the pooled
+  unweighted standard deviation) before and after inverse-probability weighting;
+  |SMD| < 0.1 is the usual bar.
+- Sensitivity: the E-value (VanderWeele & Ding 2017), the minimum strength of
+  association, on the risk-ratio scale, that an unmeasured confounder would need
+  with both treatment and outcome to explain the estimate away. Continuous
+  outcomes use the approximation RR = exp(0.91 d), d the standardized effect.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .ate import PROPENSITY_MODELS, Estimate, design_matrix
+
+BALANCE_BAR = 0.1
+
+
+def propensity_scores(df: pd.DataFrame, treatment: str, covariates: list[str], model: str = "logit") -> np.ndarray:
+    x = design_matrix(df, covariates).to_numpy()
+    t = df[treatment].astype(float).to_numpy()
+    return PROPENSITY_MODELS[model](t, x).fit(disp=0, method="newton", maxiter=100).predict()
+
+
+def overlap_summary(scores: np.ndarray, treated: np.ndarray, bounds: tuple[float, float] = (0.05, 0.95)) -> dict:
+    """Range of scores by arm and the share of units outside `bounds` (what trimming would drop)."""
+    treated = np.asarray(treated, dtype=bool)
+    outside = (scores < bounds[0]) | (scores > bounds[1])
+    return {
+        "treated_min": float(scores[treated].min()), "treated_max": float(scores[treated].max()),
+        "control_min": float(scores[~treated].min()), "control_max": float(scores[~treated].max()),
+        "trim_bounds": bounds, "share_trimmed": float(outside.mean()),
+        "share_trimmed_treated": float(outside[treated].mean()),
+    }
+
+
+def ipw_weights(scores: np.ndarray, treated: np.ndarray, estimand: str = "ATE") -> np.ndarray:
+    t = np.asarray(treated, dtype=float)
+    if estimand == "ATT":
+        return t + (1 - t) * scores / (1 - scores)
+    return t / scores + (1 - t) / (1 - scores)
+
+
+def balance(df: pd.DataFrame, treatment: str, covariates: list[str], scores: np.ndarray, estimand: str = "ATE") -> pd.DataFrame:
+    """Standardized mean differences of each covariate (dummy) before and after weighting."""
+    x = design_matrix(df, covariates).drop(columns="const")
+    t = df[treatment].astype(bool).to_numpy()
+    w = ipw_weights(scores, t, estimand)
+    rows = []
+    for name in x.columns:
+        v = x[name].to_numpy()
+        pooled_sd = np.sqrt((v[t].var() + v[~t].var()) / 2)
+        if pooled_sd == 0:
+            continue
+        before = (v[t].mean() - v[~t].mean()) / pooled_sd
+        after = (np.average(v[t], weights=w[t]) - np.average(v[~t], weights=w[~t])) / pooled_sd
+        rows.append({"covariate": name, "smd_before": before, "smd_after": after})
+    return pd.DataFrame(rows)
+
+
+def e_value(estimate: Estimate, outcome_sd: float | None = None) -> dict:
+    """E-values of the point estimate and of the confidence limit closest to no effect.
+
+    Binary outcomes (give no `outcome_sd`): risk ratio from the potential-outcome
+    means. Continuous outcomes: pass the outcome's standard deviation.
+    """
+    base = estimate.control_mean
+
+    def ratio(effect: float) -> float:
+        if outcome_sd is None:
+            return (base + effect) / base
+        return float(np.exp(0.91 * effect / outcome_sd))
+
+    point = ratio(estimate.estimate)
+    crosses_null = estimate.ci_low <= 0 <= estimate.ci_high
+    near_limit = estimate.ci_low if estimate.estimate > 0 else estimate.ci_high
+    return {
+        "risk_ratio": point,
+        "e_value": _e_value(point),
+        "e_value_ci": 1.0 if crosses_null else _e_value(ratio(near_limit)),
+    }
+
+
+def _e_value(rr: float) -> float:
+    rr = rr if rr >= 1 else 1 / rr
+    return float(rr + np.sqrt(rr * (rr - 1)))
