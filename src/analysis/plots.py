@@ -137,3 +137,41 @@ def subgroup_effects(frame: pd.DataFrame, by: str, label: str) -> plt.Figure:
     ax.set_xlabel(label)
     fig.tight_layout()
     return fig
+
+
+def adoption_timeline(timeline: pd.DataFrame, labels: dict[int, str]) -> plt.Figure:
+    """When each region adopted (one row per cohort, dot size = regions)."""
+    cohorts = timeline.groupby("g").size()
+    fig, ax = plt.subplots(figsize=(WIDTH, 2.6))
+    treated = cohorts[cohorts.index > 0]
+    ax.scatter(treated.index, np.zeros(len(treated)), s=40 * treated.to_numpy(), color="C0", alpha=0.7)
+    for g, n in treated.items():
+        ax.annotate(f"{labels.get(g, g)}\n{n} regions", (g, 0), textcoords="offset points", xytext=(0, 18), ha="center", fontsize=8)
+    never = int(cohorts.get(0, 0))
+    ax.set_title(f"Adoption of cross-region enforcement ({never} regions never adopt: the comparison group)", fontsize=10)
+    ax.set_yticks([])
+    ticks = sorted(labels)[:: max(1, len(labels) // 12)]
+    ax.set_xticks(ticks, [labels[t] for t in ticks], rotation=45, ha="right")
+    ax.set_ylim(-1, 1.5)
+    fig.tight_layout()
+    return fig
+
+
+def event_study(cs: pd.DataFrame, twfe: pd.DataFrame, truth: dict[int, float] | None = None, label: str = "") -> plt.Figure:
+    """Effects by quarters since adoption: Callaway-Sant'Anna with pointwise intervals and a
+    simultaneous band, TWFE event-study coefficients, and the planted truth when known."""
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
+    ax.fill_between(cs["event_time"], cs["band_low"], cs["band_high"], color="C0", alpha=0.15, label="simultaneous 95% band")
+    ax.errorbar(cs["event_time"], cs["estimate"], yerr=[cs["estimate"] - cs["ci_low"], cs["ci_high"] - cs["estimate"]],
+                fmt="o", color="C0", capsize=2, label="Callaway-Sant'Anna")
+    ax.plot(twfe["event_time"] + 0.15, twfe["estimate"], "s", color="C1", markersize=4, label="TWFE event study")
+    if truth:
+        times = sorted(truth)
+        ax.plot(times, [truth[t] for t in times], color="C3", ls="--", lw=1.2, label="planted truth")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.axvline(-0.5, color="0.5", lw=0.6, ls=":")
+    ax.set_xlabel("quarters since adoption")
+    ax.set_ylabel(label)
+    ax.legend(fontsize=8, frameon=False, ncol=2)
+    fig.tight_layout()
+    return fig

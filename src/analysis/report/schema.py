@@ -90,6 +90,8 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec("02_surprise_inspections", "Study 1: unannounced inspections and case outcomes", (DATA_DIR, PERIOD),
                  timeout_seconds=900, study=True),
+    NotebookSpec("03_cross_region_enforcement", "Study 2: cross-region enforcement (staggered difference-in-differences)",
+                 (DATA_DIR, PERIOD), timeout_seconds=900, study=True),
 )
 NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
 

@@ -1,0 +1,175 @@
+"""Staggered-adoption difference-in-differences, with the argument names of R's `did`.
+
+`att_gt` and `aggte` wrap moderndid (a maintained Python port of Callaway and
+Sant'Anna's `did`), checked against the `did` package's published mpdta results
+(tests/golden/). Conventions follow `did`:
+
+- `gname` is the first treated period, 0 for never-treated units;
+- analytic standard errors from the influence function (no bootstrap) for ATT(g,t)
+  and the aggregations; the dynamic aggregation also gets a simultaneous (uniform)
+  band from the multiplier bootstrap, with a fixed seed;
+- `base_period="varying"` compares pre-periods with the period just before.
+
+Two-way fixed effects (static and event study) use pyfixest with errors clustered
+by unit (CRV1, fixest's small-sample adjustment), for comparison only: with
+effects that change over time they mix in already-treated units as controls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+BOOTSTRAP_DRAWS = 999
+BOOTSTRAP_SEED = 20220824
+
+
+@dataclass
+class GroupTimeEffects:
+    """ATT(g,t) for every cohort g and period t, with analytic standard errors."""
+
+    table: pd.DataFrame  # group, time, att, std_error, ci_low, ci_high, post
+    pretest_pvalue: float  # Wald test that all pre-treatment ATT(g,t) are zero
+    n_units: int
+    raw: object  # the moderndid result, for aggte
+
+
+@dataclass
+class Aggregate:
+    """An aggregated effect and, for `dynamic`, the effect at each event time."""
+
+    type: str
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    by: pd.DataFrame  # event_time / group / time, estimate, std_error, ci_low, ci_high (+ band_low/band_high)
+    n_units: int
+    influence: np.ndarray | None = None  # units x rows of `by`, for joint tests
+
+
+def pretrend_test(dynamic: Aggregate) -> dict:
+    """Joint Wald test that every pre-adoption event-time effect is zero.
+
+    Uses the event-time estimates' influence functions. (The test on all pre-period
+    ATT(g,t) that `did` prints needs a covariance of dozens of correlated cells from
+    a hundred-odd units; it is near-singular and over-rejects, so this one is used.)
+    """
+    if dynamic.type != "dynamic" or dynamic.influence is None:
+        raise ValueError("pretrend_test needs a dynamic aggregation")
+    pre = (dynamic.by["event_time"] < 0).to_numpy()
+    if not pre.any():
+        return {"statistic": float("nan"), "df": 0, "pvalue": float("nan")}
+    estimates = dynamic.by["estimate"].to_numpy()[pre]
+    n = dynamic.influence.shape[0]
+    cov = dynamic.influence[:, pre].T @ dynamic.influence[:, pre] / n**2
+    statistic = float(estimates @ np.linalg.solve(cov, estimates))
+    return {"statistic": statistic, "df": int(pre.sum()), "pvalue": float(stats.chi2.sf(statistic, pre.sum()))}
+
+
+def att_gt(
+    df: pd.DataFrame,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str,
+    xformla: str | None = None,
+    control_group: str = "nevertreated",
+    est_method: str = "dr",
+    anticipation: int = 0,
+    base_period: str = "varying",
+    alpha: float = 0.05,
+) -> GroupTimeEffects:
+    """Group-time average treatment effects on the treated (Callaway & Sant'Anna 2021)."""
+    import moderndid
+
+    if control_group not in ("nevertreated", "notyettreated"):
+        raise ValueError("control_group must be 'nevertreated' or 'notyettreated'")
+    if est_method not in ("dr", "ipw", "reg"):
+        raise ValueError("est_method must be 'dr', 'ipw' or 'reg'")
+    if base_period not in ("varying", "universal"):
+        raise ValueError("base_period must be 'varying' or 'universal'")
+    for column in (yname, tname, idname, gname):
+        if column not in df.columns:
+            raise KeyError(f"{column!r} is not a column of the panel")
+    result = moderndid.att_gt(
+        df, yname=yname, tname=tname, idname=idname, gname=gname, xformla=xformla, control_group=control_group,
+        est_method=est_method, anticipation=anticipation, base_period=base_period, boot=False, cband=False, alp=alpha,
+    )
+    z = stats.norm.ppf(1 - alpha / 2)
+    table = pd.DataFrame(
+        {"group": np.asarray(result.groups), "time": np.asarray(result.times), "att": np.asarray(result.att_gt),
+         "std_error": np.asarray(result.se_gt)}
+    )
+    table["ci_low"], table["ci_high"] = table["att"] - z * table["std_error"], table["att"] + z * table["std_error"]
+    table["post"] = table["time"] >= table["group"] - anticipation
+    pvalue = float(result.wald_pvalue) if result.wald_pvalue is not None else float("nan")
+    return GroupTimeEffects(table, pvalue, int(result.n_units), result)
+
+
+def aggte(result: GroupTimeEffects, type: str = "simple", min_e: float | None = None, max_e: float | None = None,
+          alpha: float = 0.05) -> Aggregate:
+    """Aggregate ATT(g,t): `simple`, `dynamic` (event study), `group` or `calendar`."""
+    import moderndid
+
+    if type not in ("simple", "dynamic", "group", "calendar"):
+        raise ValueError("type must be simple, dynamic, group or calendar")
+    bounds = {"min_e": -np.inf if min_e is None else min_e, "max_e": np.inf if max_e is None else max_e}
+    analytic = moderndid.aggte(result.raw, type=type, boot=False, cband=False, alp=alpha, **bounds)
+    z = stats.norm.ppf(1 - alpha / 2)
+    overall, se = float(analytic.overall_att), float(analytic.overall_se)
+    by = pd.DataFrame()
+    if type != "simple":
+        key = {"dynamic": "event_time", "group": "group", "calendar": "time"}[type]
+        by = pd.DataFrame({key: np.asarray(analytic.event_times), "estimate": np.asarray(analytic.att_by_event),
+                           "std_error": np.asarray(analytic.se_by_event)})
+        by["ci_low"], by["ci_high"] = by["estimate"] - z * by["std_error"], by["estimate"] + z * by["std_error"]
+    if type == "dynamic":
+        banded = moderndid.aggte(result.raw, type=type, boot=True, cband=True, biters=BOOTSTRAP_DRAWS, alp=alpha,
+                                 random_state=BOOTSTRAP_SEED, **bounds)
+        critical = float(np.atleast_1d(banded.critical_values)[0])
+        band_se = np.asarray(banded.se_by_event)
+        by["band_low"], by["band_high"] = by["estimate"] - critical * band_se, by["estimate"] + critical * band_se
+    influence = np.asarray(analytic.influence_func) if type != "simple" else None
+    return Aggregate(type, overall, se, overall - z * se, overall + z * se, by, result.n_units, influence)
+
+
+@dataclass
+class FixedEffectsEstimate:
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    n_obs: int
+    by: pd.DataFrame  # event-study coefficients (event_time, estimate, std_error, ci_low, ci_high)
+
+
+def twfe(df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str) -> FixedEffectsEstimate:
+    """Static two-way fixed effects: y on a treated-and-post dummy, unit and period effects, CRV1 by unit."""
+    import pyfixest as pf
+
+    data = df[[yname, tname, idname, gname]].copy()
+    data["treated_post"] = ((data[gname] > 0) & (data[tname] >= data[gname])).astype(float)
+    fit = pf.feols(f"{yname} ~ treated_post | {idname} + {tname}", data=data, vcov={"CRV1": idname})
+    coef, se = float(fit.coef()["treated_post"]), float(fit.se()["treated_post"])
+    low, high = fit.confint().loc["treated_post"].to_numpy()
+    return FixedEffectsEstimate(coef, se, float(low), float(high), int(fit._N), pd.DataFrame())
+
+
+def twfe_event_study(df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str,
+                     min_e: int = -6, max_e: int = 8) -> FixedEffectsEstimate:
+    """Event-study TWFE: relative-time dummies (ends binned, e = -1 omitted), never-treated as reference."""
+    import pyfixest as pf
+
+    data = df[[yname, tname, idname, gname]].copy()
+    relative = (data[tname] - data[gname]).clip(min_e, max_e)
+    data["event_time"] = np.where(data[gname] > 0, relative, -1).astype(int)
+    fit = pf.feols(f"{yname} ~ i(event_time, ref=-1) | {idname} + {tname}", data=data, vcov={"CRV1": idname})
+    coefs, ses, ci = fit.coef(), fit.se(), fit.confint()
+    times = [int(name.split("::")[1].rstrip("]").split(".")[0]) for name in coefs.index]
+    by = pd.DataFrame({"event_time": times, "estimate": coefs.to_numpy(), "std_error": ses.to_numpy(),
+                       "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy()}).sort_values("event_time")
+    return FixedEffectsEstimate(float("nan"), float("nan"), float("nan"), float("nan"), int(fit._N), by.reset_index(drop=True))

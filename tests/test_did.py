@@ -1,0 +1,145 @@
+"""Staggered DiD: R `did` golden values on mpdta, closed-form errors, planted truth, panel checks."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import cross_region, did
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def mpdta():
+    return pd.read_csv(GOLDEN / "mpdta.csv")
+
+
+@pytest.fixture(scope="module")
+def mpdta_gt(mpdta):
+    return did.att_gt(mpdta, "lemp", "year", "countyreal", "first.treat", est_method="reg")
+
+
+def test_group_time_effects_match_r_did(mpdta_gt):
+    golden = pd.read_csv(GOLDEN / "did_mpdta.csv")
+    reference = golden[golden["kind"] == "att_gt"]
+    merged = reference.merge(mpdta_gt.table, on=["group", "time"])
+    assert len(merged) == 12
+    np.testing.assert_allclose(merged["att"], merged["estimate"], atol=5e-4)
+
+
+@pytest.mark.parametrize("kind", ["simple", "group", "calendar", "dynamic"])
+def test_aggregations_match_r_did(mpdta_gt, kind):
+    golden = pd.read_csv(GOLDEN / "did_mpdta.csv")
+    aggregate = did.aggte(mpdta_gt, kind)
+    assert aggregate.estimate == pytest.approx(golden.loc[golden["kind"] == kind, "estimate"].iloc[0], abs=5e-4)
+    if kind == "dynamic":
+        reference = golden[golden["kind"] == "dynamic_e"].astype({"time": int})
+        merged = reference.merge(aggregate.by.astype({"event_time": int}), left_on="time", right_on="event_time")
+        assert len(merged) == 7
+        np.testing.assert_allclose(merged["estimate_x"], merged["estimate_y"], atol=5e-4)
+        assert (aggregate.by["band_low"] < aggregate.by["ci_low"]).all()  # uniform band wider than pointwise
+
+
+def test_analytic_standard_error_matches_closed_form(mpdta, mpdta_gt):
+    """ATT(2004, 2004) is a 2x2 comparison; its influence-function SE is sqrt(var_T/n_T + var_C/n_C)."""
+    wide = mpdta.pivot(index="countyreal", columns="year", values="lemp")
+    cohort = mpdta.drop_duplicates("countyreal").set_index("countyreal")["first.treat"]
+    change = wide[2004] - wide[2003]
+    treated, control = change[cohort == 2004], change[cohort == 0]
+    att = treated.mean() - control.mean()
+    se = np.sqrt(treated.var(ddof=0) / len(treated) + control.var(ddof=0) / len(control))
+    row = mpdta_gt.table[(mpdta_gt.table["group"] == 2004) & (mpdta_gt.table["time"] == 2004)].iloc[0]
+    assert row["att"] == pytest.approx(att, rel=1e-10)
+    assert row["std_error"] == pytest.approx(se, rel=0.01)
+
+
+def test_twfe_on_mpdta(mpdta):
+    static = did.twfe(mpdta, "lemp", "year", "countyreal", "first.treat")
+    assert static.estimate == pytest.approx(-0.0365, abs=5e-4)  # the well-known TWFE figure for mpdta
+    assert static.ci_low < static.estimate < static.ci_high
+
+
+def test_bad_arguments(mpdta):
+    with pytest.raises(ValueError, match="control_group"):
+        did.att_gt(mpdta, "lemp", "year", "countyreal", "first.treat", control_group="everyone")
+    with pytest.raises(KeyError, match="'nope'"):
+        did.att_gt(mpdta, "nope", "year", "countyreal", "first.treat")
+
+
+# --- the study on the simulated world ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world_results(tmp_path_factory):
+    from analysis.data import load
+    from analysis.synth import write_dataset
+
+    path = tmp_path_factory.mktemp("world")
+    write_dataset(path)
+    cells = cross_region.panel(load(path))
+    truth = {(r["outcome"], r["estimand"]): r["value"] for r in json.loads((path / "truth.json").read_text())["estimands"]
+             if r["study"] == "cross_region"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cells, cross_region.estimates(cells), truth
+
+
+pytestmark = pytest.mark.xdist_group("did")
+
+
+def test_callaway_santanna_covers_planted_truth(world_results):
+    _, results, truth = world_results
+    covered = []
+    for outcome, r in results.items():
+        simple = r["simple"]
+        assert simple.ci_low <= truth[(outcome, "ATT")] <= simple.ci_high, outcome
+        for row in r["dynamic"].by.itertuples():
+            key = (outcome, f"ATT_e{int(row.event_time)}")
+            if key in truth:
+                covered.append(row.ci_low <= truth[key] <= row.ci_high)
+                assert row.band_low <= truth[key] <= row.band_high, key  # the simultaneous band covers every one
+    assert np.mean(covered) >= 0.85, covered  # 27 pointwise 95% intervals
+
+
+def test_twfe_is_biased_towards_zero_when_effects_grow(world_results):
+    _, results, truth = world_results
+    for outcome in ("case_rate", "major_hazard_filing_rate"):
+        r = results[outcome]
+        assert r["twfe"].estimate < truth[(outcome, "ATT")] - 2 * r["twfe"].std_error, outcome
+        assert r["twfe"].estimate < r["simple"].estimate
+
+
+def test_no_pre_trends_where_none_are_planted(world_results):
+    _, results, _ = world_results
+    for outcome, r in results.items():
+        assert did.pretrend_test(r["dynamic"])["pvalue"] > 0.01, outcome
+
+
+def test_estimates_rows(world_results):
+    cells, results, _ = world_results
+    frame = cross_region.estimates_frame(results, cells["unit"].nunique())
+    for outcome in cross_region.OUTCOMES:
+        for estimand in ["ATT"] + [f"ATT_e{e}" for e in range(5)]:
+            for method in ("twfe", "callaway_santanna"):
+                assert ((frame["outcome"] == outcome) & (frame["estimand"] == estimand) & (frame["method"] == method)).sum() == 1
+
+
+def test_unbalanced_panel_is_refused(world_results):
+    cells = world_results[0]
+    with pytest.raises(cross_region.PanelError, match="unbalanced panel"):
+        cross_region.check(cells.drop(index=cells.index[5]), "case_rate")
+    with pytest.raises(cross_region.PanelError, match="no never-treated"):
+        cross_region.check(cells[cells["g"] > 0], "case_rate")
+
+
+def test_thin_cohort_warns(world_results):
+    cells = world_results[0]
+    thin_cohort = cells["g"].max()
+    keep = cells[(cells["g"] != thin_cohort) | (cells["region_id"].isin(cells[cells["g"] == thin_cohort]["region_id"].unique()[:2]))]
+    assert any("only 2 region(s)" in w for w in cross_region.check(keep, "case_rate"))
