@@ -21,6 +21,8 @@ def test_environment_yml_matches_pyproject():
     pypi = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     listed = {CONDA_NAMES.get(_name(d), _name(d)) for d in conda if isinstance(d, str)} - {"python", "pip"}
+    pip_section = next(d["pip"] for d in conda if isinstance(d, dict))
+    listed |= {_name(d) for d in pip_section if not d.startswith("-e")}
     assert listed == pypi
 
 

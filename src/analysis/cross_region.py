@@ -94,14 +94,31 @@ def check(cells: pd.DataFrame, outcome: str) -> list[str]:
     return [f"the cohort adopting in quarter {g} has only {n} region(s); its effects are imprecise" for g, n in thin.items()]
 
 
-def estimates(cells: pd.DataFrame, outcomes=OUTCOMES) -> dict[str, dict]:
-    """Callaway-Sant'Anna (simple and dynamic) and TWFE (static and event study) for each outcome."""
+def complete_units(cells: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, list[str]]:
+    """Keep regions observed in every quarter for `outcome` (a rate is undefined in a quarter
+    without inspections, cases or major hazards); return them and the regions left out."""
+    n_periods = cells["t"].nunique()
+    counts = cells.dropna(subset=[outcome]).groupby("region_id").size()
+    keep = counts.index[counts == n_periods]
+    dropped = sorted(set(cells["region_id"]) - set(keep))
+    return cells[cells["region_id"].isin(keep)], dropped
+
+
+def estimates(cells: pd.DataFrame, outcomes=OUTCOMES, drop_incomplete: bool = True) -> dict[str, dict]:
+    """Callaway-Sant'Anna (simple and dynamic) and TWFE (static and event study) for each outcome.
+
+    With `drop_incomplete`, regions lacking a quarter of an outcome are left out of that
+    outcome's comparison, and the notes (returned under "warnings") say which.
+    """
     out = {}
     for outcome in outcomes:
-        notes = check(cells, outcome)
+        data, dropped = complete_units(cells, outcome) if drop_incomplete else (cells, [])
+        notes = [f"{outcome}: {len(dropped)} region(s) with an undefined value in some quarter left out "
+                 f"({', '.join(dropped[:6])}{', ...' if len(dropped) > 6 else ''})"] if dropped else []
+        notes += check(data, outcome)
         for note in notes:
             warnings.warn(note, stacklevel=2)
-        data = cells[["unit", "t", "g", outcome]]
+        data = data[["unit", "t", "g", outcome]]
         gt = did.att_gt(data, outcome, "t", "unit", "g", est_method="reg")
         out[outcome] = {
             "group_time": gt,
