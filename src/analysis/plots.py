@@ -175,3 +175,30 @@ def event_study(cs: pd.DataFrame, twfe: pd.DataFrame, truth: dict[int, float] | 
     ax.legend(fontsize=8, frameon=False, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def lag_profile(profile: pd.DataFrame) -> plt.Figure:
+    rows = profile.dropna(subset=["lag"])
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    ax.errorbar(rows["lag"], rows["estimate"], yerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
+                fmt="o", capsize=3)
+    total = profile[profile["term"] == "sum of lags"].iloc[0]
+    ax.axhspan(total["ci_low"], total["ci_high"], color="C2", alpha=0.15, label=f"sum of lags {total['estimate']:.2f}")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(rows["lag"], [f"{int(k)} quarter(s) after" if k else "same quarter" for k in rows["lag"]])
+    ax.set_ylabel("elasticity of inspections")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def dose_response(table: pd.DataFrame) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    x = table["log_officers_vs_region_mean"]
+    ax.errorbar(x, table["estimate"], yerr=[table["estimate"] - table["ci_low"], table["ci_high"] - table["estimate"]],
+                fmt="o-", capsize=3)
+    ax.set_xlabel("log officers relative to the region's own average (bin means)")
+    ax.set_ylabel("log inspections vs lowest bin")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -92,6 +92,8 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
                  timeout_seconds=900, study=True),
     NotebookSpec("03_cross_region_enforcement", "Study 2: cross-region enforcement (staggered difference-in-differences)",
                  (DATA_DIR, PERIOD), timeout_seconds=900, study=True),
+    NotebookSpec("04_team_expansion", "Study 3: team expansion, staffing and enforcement output", (DATA_DIR, PERIOD),
+                 timeout_seconds=900, study=True),
 )
 NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
 
