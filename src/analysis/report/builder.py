@@ -91,8 +91,6 @@ def build(
         outcomes = _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_record, jobs, force, log)
         base_record["timings"] = {"total_seconds": round(time.perf_counter() - started, 2)}
         base_record["notebooks"] = [asdict(o) for o in outcomes]
-        for spec, outcome in zip(specs, outcomes):
-            _render_page(spec, outcome, staging, base_record)
         estimates = results.merge(staging / "results")
         estimates.to_csv(staging / "estimates.csv", index=False)
         headline = _headline(dataset, period)
@@ -139,21 +137,35 @@ def _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_reco
     }
     total = len(specs)
 
+    page_record = dict(base_record)  # pages carry the run record without the build's totals
+
     def run(numbered):
         number, spec = numbered
         cached = None if force else _from_cache(cache_dir / spec.name / keys[spec.name], staging, spec, parameters[spec.name])
         if cached:
             log(f"[{number}/{total}] {spec.name}: cached")
-            return cached
-        log(f"[{number}/{total}] {spec.name}: started")
-        outcome = _execute(spec, parameters[spec.name], staging, notebooks_dir)
-        log(f"[{number}/{total}] {spec.name}: {outcome.status} in {outcome.seconds:.1f} s" + (f" ({outcome.message.splitlines()[0]})" if outcome.message else ""))
-        if outcome.status == OK:
-            _to_cache(cache_dir / spec.name / keys[spec.name], staging, spec)
+            outcome = cached
+        else:
+            log(f"[{number}/{total}] {spec.name}: started")
+            outcome = _execute(spec, parameters[spec.name], staging, notebooks_dir)
+            log(f"[{number}/{total}] {spec.name}: {outcome.status} in {outcome.seconds:.1f} s"
+                + (f" ({outcome.message.splitlines()[0]})" if outcome.message else ""))
+            if outcome.status == OK:
+                _to_cache(cache_dir / spec.name / keys[spec.name], staging, spec)
+        _render_page(spec, outcome, staging, page_record)  # overlaps with the other notebooks still running
         return outcome
 
+    # Longest first (durations from earlier runs), so the last notebook to start is a short one.
+    order = sorted(enumerate(specs, start=1), key=lambda item: -_expected_seconds(cache_dir, item[1]))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(run, enumerate(specs, start=1)))
+        finished = dict(zip((spec.name for _, spec in order), pool.map(run, order)))
+    return [finished[spec.name] for spec in specs]
+
+
+def _expected_seconds(cache_dir: Path, spec) -> float:
+    """The notebook's duration in its latest cached run; unknown ones count as long."""
+    metas = sorted((cache_dir / spec.name).glob("*/meta.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(metas[-1].read_text())["seconds"] if metas else float(spec.timeout_seconds)
 
 
 def _execute(spec, parameters, staging, notebooks_dir) -> NotebookResult:
@@ -173,7 +185,10 @@ def _execute(spec, parameters, staging, notebooks_dir) -> NotebookResult:
 
     env = {**os.environ, **KERNEL_ENV, RESULTS_ENV: str(staging / "results" / spec.name)}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "analysis.report.worker", str(job_file)], env=env, start_new_session=True)
+    stderr_file = job_dir / f"{spec.name}.stderr.log"  # kernel chatter stays out of the progress log
+    with stderr_file.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "analysis.report.worker", str(job_file)], env=env,
+                                   stderr=stderr, start_new_session=True)
     try:
         process.wait(timeout=spec.timeout_seconds)
     except subprocess.TimeoutExpired:
@@ -184,8 +199,9 @@ def _execute(spec, parameters, staging, notebooks_dir) -> NotebookResult:
     if status_file.exists():
         status = json.loads(status_file.read_text())
         return NotebookResult(spec.name, spec.title, status["status"], status["seconds"], parameters, status["message"])
+    tail = "\n".join(stderr_file.read_text(errors="replace").splitlines()[-5:])
     return NotebookResult(spec.name, spec.title, CRASHED, round(time.perf_counter() - started, 2), parameters,
-                          f"the worker process exited with code {process.returncode} without a status")
+                          f"the worker process exited with code {process.returncode} without a status\n{tail}")
 
 
 def _from_cache(entry: Path, staging: Path, spec, parameters) -> NotebookResult | None:
