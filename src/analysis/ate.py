@@ -145,6 +145,8 @@ class _Propensity:
         except np.linalg.LinAlgError as err:
             raise ValueError("the propensity model cannot be fitted (collinear covariates or perfect separation)") from err
         self.score = self.fit.predict()
+        self.hessian = self.model.hessian(self.fit.params)
+        self.gradient = self.model.pdf(self.model.exog @ self.fit.params)[:, None] * self.model.exog  # de/dgamma
 
 
 def _check_arguments(df, outcome, treatment, method, estimand, propensity_model) -> None:
@@ -181,8 +183,7 @@ def _adjusted(y, t, x_out, propensity, method, estimand, grams):
     n = len(y)
     uses_ps = method != "regression"
     e = propensity.score if uses_ps else None
-    pieces = _Moments(y, t, x_out, e, propensity.model if uses_ps else None, propensity.fit if uses_ps else None,
-                      method, estimand, grams)
+    pieces = _Moments(y, t, x_out, e, propensity if uses_ps else None, method, estimand, grams)
     blocks, jacobian = pieces.moments()
     mu0, mu1 = pieces.mu
     contrast = np.zeros(jacobian.shape[0])
@@ -191,9 +192,10 @@ def _adjusted(y, t, x_out, propensity, method, estimand, grams):
     # mean((psi v)^2) / n, which avoids forming the p x p meat (n p instead of n p^2).
     v = np.linalg.solve(jacobian.T, contrast)
     influence, start = np.zeros(n), 0
-    for block in blocks:
-        influence += block @ v[start : start + block.shape[1]]
-        start += block.shape[1]
+    for matrix, scale in blocks:
+        part = matrix @ v[start : start + matrix.shape[1]]
+        influence += part if scale is None else scale * part
+        start += matrix.shape[1]
     diagnostics = {}
     if e is not None:
         diagnostics = {"propensity_min": float(e.min()), "propensity_max": float(e.max()),
@@ -205,13 +207,16 @@ class _Moments:
     """Estimating equations psi_i(theta) = 0 and their mean Jacobian, for theta =
     (propensity coefficients, outcome coefficients of arm 0 and 1, mu0, mu1)."""
 
-    def __init__(self, y, t, x, e, ps_model, ps_fit, method, estimand, grams):
+    def __init__(self, y, t, x, e, propensity, method, estimand, grams):
         self.y, self.t, self.x, self.e = y, t, x, e
         self.grams = grams
-        self.ps_model, self.ps_fit = ps_model, ps_fit
+        self.propensity = propensity
+        self.ps_model = propensity.model if propensity else None
+        self.ps_fit = propensity.fit if propensity else None
+        self.ps_hessian = propensity.hessian if propensity else None
         self.method, self.estimand = method, estimand
         self.n = len(y)
-        self.uses_ps = ps_fit is not None
+        self.uses_ps = propensity is not None
         self.uses_outcome = method in ("regression", "aipw")
         self.weighted_outcome = method == "aipw" and estimand == "ATT"  # IPW-RA
         self.beta = self._outcome_fits() if self.uses_outcome else None
@@ -236,7 +241,7 @@ class _Moments:
         fits = []
         for arm, w in enumerate(self._outcome_weights()):
             try:
-                fits.append(np.linalg.solve(self._gram(arm, w), (self.x * w[:, None]).T @ self.y))
+                fits.append(np.linalg.solve(self._gram(arm, w), self.x.T @ (w * self.y)))
             except np.linalg.LinAlgError as err:
                 raise ValueError(
                     f"the outcome model of the treatment={arm} arm cannot be fitted: covariates are collinear, or some "
@@ -265,14 +270,16 @@ class _Moments:
 
     # --- stacked moments and Jacobian -----------------------------------------
     def moments(self):
+        # Each block is (matrix, row scale): psi_block = matrix * scale[:, None], kept factored so
+        # the n x k outcome blocks are never formed.
         blocks = []
         if self.uses_ps:
-            blocks.append(self.ps_model.score_obs(self.ps_fit.params))
+            blocks.append((self.ps_model.score_obs(self.ps_fit.params), None))
         if self.uses_outcome:
             for w, b in zip(self._outcome_weights(), self.beta):
-                blocks.append(self.x * (w * (self.y - self.x @ b))[:, None])
-        blocks.append(self._mu_moments())
-        return blocks, self._jacobian(sum(b.shape[1] for b in blocks))
+                blocks.append((self.x, w * (self.y - self.x @ b)))
+        blocks.append((self._mu_moments(), None))
+        return blocks, self._jacobian(sum(m.shape[1] for m, _ in blocks))
 
     def _mu_moments(self):
         y, t, e = self.y, self.t, self.e
@@ -295,7 +302,7 @@ class _Moments:
         jac = np.zeros((p, p))
         row = 0
         if self.uses_ps:
-            jac[:k_ps, :k_ps] = self.ps_model.hessian(self.ps_fit.params) / n
+            jac[:k_ps, :k_ps] = self.ps_hessian / n
             de = self._propensity_gradient()  # n x k_ps
             row = k_ps
         beta_cols = []
@@ -305,7 +312,7 @@ class _Moments:
                 jac[cols, cols] = -self._gram(arm, w) / n
                 if self.weighted_outcome and arm == 0:  # weights e/(1-e) depend on the propensity
                     resid = (1 - t) * (y - x @ b) / (1 - self.e) ** 2
-                    jac[cols, :k_ps] = (x * resid[:, None]).T @ de / n
+                    jac[cols, :k_ps] = x.T @ (de * resid[:, None]) / n
                 beta_cols.append(cols)
                 row += k
         mu_rows = (p - 2, p - 1)
@@ -313,8 +320,7 @@ class _Moments:
         return jac
 
     def _propensity_gradient(self):
-        linear = self.ps_model.exog @ self.ps_fit.params
-        return self.ps_model.pdf(linear)[:, None] * self.ps_model.exog
+        return self.propensity.gradient
 
     def _mu_jacobian(self, jac, mu_rows, beta_cols, k_ps, de):
         n, x, y, t, e = self.n, self.x, self.y, self.t, self.e
@@ -323,7 +329,7 @@ class _Moments:
         if self.method == "regression" or self.weighted_outcome:
             scale = t if self.estimand == "ATT" else np.ones_like(t)
             for r, cols in zip(mu_rows, beta_cols):
-                jac[r, cols] = (x * scale[:, None]).sum(axis=0) / n
+                jac[r, cols] = scale @ x / n
                 jac[r, r] = -scale.mean()
             return
         if self.method == "ipw":
@@ -335,8 +341,8 @@ class _Moments:
                 jac[r1, :k_ps] = (-t * (y - mu1) / e**2) @ de / n
             return
         m0, m1 = (x @ b for b in self.beta)
-        jac[r0, beta_cols[0]] = (x * (1 - (1 - t) / (1 - e))[:, None]).sum(axis=0) / n
-        jac[r1, beta_cols[1]] = (x * (1 - t / e)[:, None]).sum(axis=0) / n
+        jac[r0, beta_cols[0]] = (1 - (1 - t) / (1 - e)) @ x / n
+        jac[r1, beta_cols[1]] = (1 - t / e) @ x / n
         jac[r0, :k_ps] = ((1 - t) * (y - m0) / (1 - e) ** 2) @ de / n
         jac[r1, :k_ps] = (-t * (y - m1) / e**2) @ de / n
         jac[r0, r0] = jac[r1, r1] = -1.0
