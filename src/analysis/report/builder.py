@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +77,17 @@ def build(
         log(f"report up to date (same data, notebooks, parameters, source and environment): {out / 'index.html'}")
         return current
 
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    # Workers start now, so their imports overlap with loading and validating the data.
+    pool = _WorkerPool(min(jobs, len(specs)))
+    try:
+        return _validate_and_build(specs, given, data_path, period, out, pool, notebooks_dir,
+                                   cache_dir or out.parent / ".cache", base_record, force, started, log)
+    finally:
+        pool.close()
+
+
+def _validate_and_build(specs, given, data_path, period, out, pool, notebooks_dir, cache_dir, base_record, force, started, log):
     # Heavy imports only past the up-to-date check, so an unchanged rerun stays fast.
     from .. import results
     from ..data import load
@@ -82,13 +97,11 @@ def build(
     dataset = load(data_path)
     span = period_span(dataset)
     parameters = {s.name: s.resolve(given[s.name], data_span=span) for s in specs}
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    cache_dir = cache_dir or out.parent / ".cache"
 
     staging = out.parent / f".staging-{out.name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
-        outcomes = _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_record, jobs, force, log)
+        outcomes = _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_record, pool, force, log)
         base_record["timings"] = {"total_seconds": round(time.perf_counter() - started, 2)}
         base_record["notebooks"] = [asdict(o) for o in outcomes]
         estimates = results.merge(staging / "results")
@@ -126,7 +139,7 @@ def _base_record(data_path: Path, period: str) -> dict:
     }
 
 
-def _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_record, jobs, force, log) -> list[NotebookResult]:
+def _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_record, pool, force, log) -> list[NotebookResult]:
     env_key = {**base_record["environment"], "lock": _lock_digest()}
     keys = {
         s.name: record.cache_key(
@@ -147,7 +160,7 @@ def _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_reco
             outcome = cached
         else:
             log(f"[{number}/{total}] {spec.name}: started")
-            outcome = _execute(spec, parameters[spec.name], staging, notebooks_dir)
+            outcome = _execute(spec, parameters[spec.name], staging, notebooks_dir, pool)
             log(f"[{number}/{total}] {spec.name}: {outcome.status} in {outcome.seconds:.1f} s"
                 + (f" ({outcome.message.splitlines()[0]})" if outcome.message else ""))
             if outcome.status == OK:
@@ -157,8 +170,8 @@ def _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_reco
 
     # Longest first (durations from earlier runs), so the last notebook to start is a short one.
     order = sorted(enumerate(specs, start=1), key=lambda item: -_expected_seconds(cache_dir, item[1]))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        finished = dict(zip((spec.name for _, spec in order), pool.map(run, order)))
+    with ThreadPoolExecutor(max_workers=pool.size) as threads:
+        finished = dict(zip((spec.name for _, spec in order), threads.map(run, order)))
     return [finished[spec.name] for spec in specs]
 
 
@@ -168,7 +181,9 @@ def _expected_seconds(cache_dir: Path, spec) -> float:
     return json.loads(metas[-1].read_text())["seconds"] if metas else float(spec.timeout_seconds)
 
 
-def _execute(spec, parameters, staging, notebooks_dir) -> NotebookResult:
+def _execute(spec, parameters, staging, notebooks_dir, pool: "_WorkerPool") -> NotebookResult:
+    from ..results import RESULTS_ENV
+
     job_dir = staging / ".jobs"
     job_dir.mkdir(exist_ok=True)
     status_file = job_dir / f"{spec.name}.status.json"
@@ -178,30 +193,104 @@ def _execute(spec, parameters, staging, notebooks_dir) -> NotebookResult:
         "parameters": parameters,
         "cwd": str(notebooks_dir),
         "status_file": str(status_file),
+        "env": {RESULTS_ENV: str(staging / "results" / spec.name)},
     }
-    job_file = job_dir / f"{spec.name}.job.json"
-    job_file.write_text(json.dumps(job))
-    from ..results import RESULTS_ENV
-
-    env = {**os.environ, **KERNEL_ENV, RESULTS_ENV: str(staging / "results" / spec.name)}
     started = time.perf_counter()
-    stderr_file = job_dir / f"{spec.name}.stderr.log"  # kernel chatter stays out of the progress log
-    with stderr_file.open("w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "analysis.report.worker", str(job_file)], env=env,
-                                   stderr=stderr, start_new_session=True)
-    try:
-        process.wait(timeout=spec.timeout_seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return NotebookResult(spec.name, spec.title, TIMED_OUT, round(time.perf_counter() - started, 2), parameters,
-                              f"stopped after {spec.timeout_seconds} s")
-    if status_file.exists():
+    answer, stderr_tail = pool.run(job, spec.timeout_seconds)
+    seconds = round(time.perf_counter() - started, 2)
+    if answer == "done" and status_file.exists():
         status = json.loads(status_file.read_text())
         return NotebookResult(spec.name, spec.title, status["status"], status["seconds"], parameters, status["message"])
-    tail = "\n".join(stderr_file.read_text(errors="replace").splitlines()[-5:])
-    return NotebookResult(spec.name, spec.title, CRASHED, round(time.perf_counter() - started, 2), parameters,
-                          f"the worker process exited with code {process.returncode} without a status\n{tail}")
+    if answer == "timeout":
+        return NotebookResult(spec.name, spec.title, TIMED_OUT, seconds, parameters, f"stopped after {spec.timeout_seconds} s")
+    return NotebookResult(spec.name, spec.title, CRASHED, seconds, parameters,
+                          f"the worker process died without a status\n{stderr_tail}")
+
+
+class _Worker:
+    """One long-lived worker process (analysis.report.worker): imports once, runs jobs one at a time."""
+
+    def __init__(self):
+        self.stderr = tempfile.TemporaryFile()  # kernel chatter stays out of the progress log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "analysis.report.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.stderr, env={**os.environ, **KERNEL_ENV}, start_new_session=True, text=True, bufsize=1,
+        )
+        self.ready = False
+
+    def run(self, job: dict, timeout: float) -> str:
+        """Send a job; return "done", "timeout" (the worker is then killed) or "died"."""
+        deadline = time.monotonic() + timeout
+        if not self.ready:
+            if self._read_line(deadline) != "ready":
+                return "died"
+            self.ready = True
+        try:
+            self.process.stdin.write(json.dumps(job) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return "died"
+        answer = self._read_line(deadline)
+        if answer is None:
+            self.kill()
+            return "timeout"
+        return "done" if answer == "done" else "died"
+
+    def _read_line(self, deadline: float) -> str | None:
+        """The worker's next line; None when the deadline passes first; "" at end of file."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self.process.stdout], [], [], remaining)[0]:
+            return None
+        return self.process.stdout.readline().strip()
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        self.stderr.seek(0)
+        return "\n".join(self.stderr.read().decode(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.stderr.close()
+
+
+class _WorkerPool:
+    """`size` workers shared by the runner's threads; a worker that times out or dies is replaced."""
+
+    def __init__(self, size: int):
+        self.size = max(1, size)
+        self.idle: queue.Queue[_Worker] = queue.Queue()
+        self.all: list[_Worker] = []
+        for _ in range(self.size):
+            self._add()
+
+    def _add(self) -> None:
+        worker = _Worker()
+        self.all.append(worker)
+        self.idle.put(worker)
+
+    def run(self, job: dict, timeout: float) -> tuple[str, str]:
+        worker = self.idle.get()
+        answer = worker.run(job, timeout)
+        if answer == "done":
+            self.idle.put(worker)
+            return answer, ""
+        tail = worker.stderr_tail()
+        worker.kill()
+        self._add()  # a fresh worker for the notebooks still waiting
+        return answer, tail
+
+    def close(self) -> None:
+        for worker in self.all:
+            worker.close()
 
 
 def _from_cache(entry: Path, staging: Path, spec, parameters) -> NotebookResult | None:

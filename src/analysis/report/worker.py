@@ -1,8 +1,10 @@
-"""Execute one notebook with papermill, in its own process.
+"""Execute notebooks with papermill in a long-lived worker process.
 
-Run by the report runner as ``python -m analysis.report.worker JOB.json``; writes
-the executed notebook and a status file next to it. A separate process per
-notebook means a crash, a dead kernel or a timeout touches only that notebook.
+Started by the report runner as ``python -m analysis.report.worker``; it imports
+papermill once, then reads one job (JSON) per line on stdin, executes it, writes
+the executed notebook and a status file, and answers with one line on stdout.
+A separate process means a crash, a dead kernel or a timeout touches only the
+notebook it was running (the runner kills and replaces a worker that overruns).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import json
 import sys
 import time
 import traceback
-from pathlib import Path
 
 from analysis.report.worker_status import DEAD_KERNEL, FAILED, OK
 
@@ -42,12 +43,22 @@ def run(job: dict) -> dict:
     return {"status": status, "message": message, "seconds": round(time.perf_counter() - started, 2)}
 
 
-def main(argv: list[str]) -> int:
-    job = json.loads(Path(argv[0]).read_text())
-    result = run(job)
-    Path(job["status_file"]).write_text(json.dumps(result))
-    return 0 if result["status"] == OK else 1
+def main() -> int:
+    import os
+
+    import papermill  # noqa: F401  (imported before the first job arrives: that is the point)
+
+    # Job environment (results directory) arrives with each job.
+    print("ready", flush=True)
+    for line in sys.stdin:
+        job = json.loads(line)
+        os.environ.update(job.get("env", {}))
+        result = run(job)
+        with open(job["status_file"], "w") as handle:
+            json.dump(result, handle)
+        print("done", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
