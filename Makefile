@@ -43,6 +43,7 @@ lab: env $(DATA)/inspections.parquet
 bench: env
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) data/generated reports/*/ .pytest_cache
