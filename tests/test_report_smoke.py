@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,15 +20,18 @@ def small_world(tmp_path_factory):
 
 
 @pytest.mark.xdist_group("notebooks")
-def test_default_report_builds(small_world, tmp_path):
-    out = tmp_path / "reports" / "2024Q4"
+def test_default_report_builds(small_world, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = Path("reports") / "2024Q4"  # relative, as `make report` passes it
     result = build(small_world, "2024Q4", out=out, jobs=2, log=lambda *_: None)
     assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
     for name in ("index.html", "00_data_quality.html", "01_reform_overview.html", "manifest.json", "estimates.csv"):
         assert (out / name).exists(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 11 and len(manifest["data"]["sha256"]) == 64
-    assert list(pd.read_csv(out / "estimates.csv").columns)[:3] == ["study", "outcome", "estimand"]
+    estimates = pd.read_csv(out / "estimates.csv")
+    assert list(estimates.columns)[:3] == ["study", "outcome", "estimand"]
+    assert set(estimates["study"]) == {"surprise", "cross_region", "team"}
     page = (out / "01_reform_overview.html").read_text()
     assert "<img" in page and "data:image/png;base64" in page  # figures embedded
     assert "http://" not in page and "https://" not in page  # self-contained

@@ -67,7 +67,7 @@ def build(
         raise ParameterError(f"parameters given for notebook(s) not in this report: {', '.join(unknown)}")
     given = {s.name: {**_given(s, data_path, period), **overrides.get(s.name, {})} for s in specs}
     parameters = {s.name: s.resolve(given[s.name]) for s in specs}  # types and formats, before any data is read
-    out = Path(out) if out else REPORTS / period
+    out = (Path(out) if out else REPORTS / period).resolve()  # kernels run in notebooks/: relative paths would land there
     base_record = _base_record(data_path, period)
     base_record["report_key"] = uptodate.report_key(
         period=period, data_sha=base_record["data"]["sha256"], notebooks=parameters,
