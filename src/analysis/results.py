@@ -48,3 +48,15 @@ def planted_truth(data_path: Path, study: str, estimand: str = "ATE") -> dict[st
         return None
     rows = json.loads(truth_file.read_text())["estimands"]
     return {r["outcome"]: r["value"] for r in rows if r["study"] == study and r["estimand"] == estimand}
+
+
+# The estimate each study leads with (the others stay in estimates.csv).
+PREFERRED = {"surprise": ("ATE", "aipw"), "cross_region": ("ATT", "callaway_santanna"), "team": ("elasticity", "twfe")}
+
+
+def headline(estimates: pd.DataFrame) -> pd.DataFrame:
+    """One row per study and outcome: the study's preferred estimand and method."""
+    if estimates.empty:
+        return estimates
+    keep = [PREFERRED.get(s) == (e, m) for s, e, m in zip(estimates["study"], estimates["estimand"], estimates["method"])]
+    return estimates[keep].reset_index(drop=True)

@@ -108,8 +108,8 @@ def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, esti
         f"<header class='report'><h1>Enforcement Reform Lab &mdash; report for {html.escape(period)}</h1>"
         f"<p>Data: <code>{html.escape(str(record.get('data', {}).get('sha256', ''))[:16])}</code> &middot; "
         f"commit <code>{html.escape(str(record.get('git', {}).get('commit', ''))[:12])}</code></p></header>"
-        f"<h2 id='headline'>Headline figures</h2>{_frame_html(headline, 'The quarter against the same quarter a year earlier')}"
-        f"<h2 id='estimates'>Estimates</h2>{_estimates_html(estimates)}"
+        f"<h2 id='estimates'>Headline estimates</h2>{_estimates_html(estimates)}"
+        f"<h2 id='headline'>The quarter in figures</h2>{_frame_html(headline, 'The quarter against the same quarter a year earlier')}"
         "<h2 id='notebooks'>Notebooks</h2><table class='status'><thead><tr><th>notebook</th><th>status</th>"
         f"<th>duration</th><th>run</th></tr></thead><tbody>{rows}</tbody></table>"
     )
@@ -117,9 +117,14 @@ def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, esti
 
 
 def _estimates_html(estimates: pd.DataFrame) -> str:
+    from ..results import headline
+
     if estimates.empty:
         return "<p>No study has recorded estimates in this report.</p>"
-    return _frame_html(estimates, "Every estimate with its standard error and 95% interval (estimates.csv)")
+    lead = headline(estimates)
+    return (_frame_html(lead if len(lead) else estimates, "Each study's main estimate with its standard error and 95% interval")
+            + f"<p>All {len(estimates)} estimates (every method and event time): "
+            "<a href='estimates.csv'>estimates.csv</a>; each study's page explains them.</p>")
 
 
 def _frame_html(frame: pd.DataFrame, caption: str) -> str:
