@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from . import did
@@ -60,18 +59,12 @@ def panel(dataset: Dataset, last_period: str | None = None, exclude_programs: tu
 
 def _adoption(dataset: Dataset, program: str, quarters: list[str]) -> dict[str, int]:
     """Adoption quarter number; adoption before the first observed quarter counts as quarter 1."""
-    rows = dataset.programs[dataset.programs["program"].astype(str) == program]
     index = {q: i + 1 for i, q in enumerate(quarters)}
-    out = {}
-    for region, start in zip(rows["region_id"].astype(str), rows["start_period"].astype(str)):
-        if start <= quarters[-1]:
-            out[region] = index.get(start, 1)
-    return out
+    return {region: index.get(start, 1) for region, start in dataset.program_starts(program).items() if start <= quarters[-1]}
 
 
 def _regions_with(dataset: Dataset, programs: tuple[str, ...]) -> set[str]:
-    rows = dataset.programs[dataset.programs["program"].astype(str).isin(programs)]
-    return set(rows["region_id"].astype(str))
+    return set().union(*(dataset.program_starts(p) for p in programs))
 
 
 def check(cells: pd.DataFrame, outcome: str) -> list[str]:
@@ -209,15 +202,12 @@ def quarter_labels(cells: pd.DataFrame) -> dict[int, str]:
 
 def event_truth(data_path, outcome: str) -> dict[int, float] | None:
     """Planted ATT_e values for `outcome` when the data is a simulated world."""
-    import json
-    from pathlib import Path
+    from .results import planted_truth
 
-    file = Path(data_path) / "truth.json"
-    if not file.exists():
+    rows = planted_truth(data_path, STUDY, estimand=None)
+    if rows is None:
         return None
-    rows = json.loads(file.read_text())["estimands"]
-    return {int(r["estimand"][5:]): r["value"] for r in rows
-            if r["study"] == STUDY and r["outcome"] == outcome and r["estimand"].startswith("ATT_e")}
+    return {int(estimand[5:]): value for (o, estimand), value in rows.items() if o == outcome and estimand.startswith("ATT_e")}
 
 
 def reading(results: dict[str, dict]) -> list[str]:

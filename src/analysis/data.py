@@ -64,6 +64,17 @@ class Dataset:
         regions = self.regions
         return pd.Series(regions["province"].astype("str").to_numpy(), index=regions["region_id"].astype("str").to_numpy())
 
+    def program_starts(self, program: str) -> dict[str, str]:
+        """First quarter ("2022Q1") each region ran `program`; a region absent never did."""
+        rows = self.programs[self.programs["program"].astype("str") == program]
+        return dict(zip(rows["region_id"].astype("str"), rows["start_period"].astype("str")))
+
+    def in_force(self, program: str, region_id, quarter) -> np.ndarray:
+        """Whether `program` was in force for each (region, quarter label) pair."""
+        start = pd.Series(np.asarray(region_id, dtype=str)).map(self.program_starts(program))
+        quarter = pd.Series(np.asarray(quarter, dtype=str))
+        return (start.notna() & (quarter >= start.fillna(""))).to_numpy()
+
     def reconciliation(self) -> pd.DataFrame:
         """One row per table: rows read, accepted, quarantined, and whether they add up."""
         quarantined = self.quarantine.groupby("table", observed=True).size()

@@ -39,15 +39,20 @@ def merge(directory: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[list(ESTIMATE_COLUMNS)]
 
 
-def planted_truth(data_path: Path, study: str, estimand: str = "ATE") -> dict[str, float] | None:
-    """True values by outcome when the data is a simulated world (truth.json beside it); else None."""
+def planted_truth(data_path: Path, study: str, estimand: str | None = "ATE") -> dict | None:
+    """True values when the data is a simulated world (truth.json beside it), else None.
+
+    Keyed by outcome for one `estimand`; by (outcome, estimand) when `estimand` is None.
+    """
     import json
 
     truth_file = Path(data_path) / "truth.json"
     if not truth_file.exists():
         return None
-    rows = json.loads(truth_file.read_text())["estimands"]
-    return {r["outcome"]: r["value"] for r in rows if r["study"] == study and r["estimand"] == estimand}
+    rows = [r for r in json.loads(truth_file.read_text())["estimands"] if r["study"] == study]
+    if estimand is None:
+        return {(r["outcome"], r["estimand"]): r["value"] for r in rows}
+    return {r["outcome"]: r["value"] for r in rows if r["estimand"] == estimand}
 
 
 # The estimate each study leads with (the others stay in estimates.csv).

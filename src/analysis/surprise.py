@@ -43,7 +43,7 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
             "risk_level": inspections["risk_level"].astype("float").to_numpy(),
             "industry": inspections["industry"].astype("str").to_numpy(),
             "enterprise_size": inspections["enterprise_size"].astype("str").where(inspections["enterprise_size"].notna()).to_numpy(),
-            "campaign_active": _campaign_in_force(dataset, inspections["region_id"], quarter),
+            "campaign_active": dataset.in_force("surprise_campaign", inspections["region_id"], quarter.astype(str)).astype(float),
             "quarter": quarter.astype(str),
         }
     )
@@ -69,14 +69,6 @@ def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series) -> p
     counts = pd.crosstab(cells, table[TREATMENT])
     sparse = counts.index[(counts < MIN_PER_ARM).any(axis=1)]
     return cells.where(~cells.isin(sparse), coarser)
-
-
-def _campaign_in_force(dataset: Dataset, region_id: pd.Series, quarter: pd.PeriodIndex) -> np.ndarray:
-    programs = dataset.programs
-    rows = programs[programs["program"].astype(str) == "surprise_campaign"]
-    start = dict(zip(rows["region_id"].astype(str), pd.PeriodIndex(rows["start_period"]).asi8))
-    ordinal = region_id.astype(str).map(start).fillna(np.iinfo(np.int64).max).to_numpy(dtype=np.float64)
-    return (quarter.asi8 >= ordinal).astype(float)
 
 
 def estimates(table: pd.DataFrame, outcomes=OUTCOMES, methods=METHODS, estimands=("ATE",)) -> list[Estimate]:

@@ -42,7 +42,7 @@ def panel(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
         cells = cells[cells["quarter"] <= last_period]
     cells = cells[cells["officers"] > 0].sort_values(["region_id", "quarter"]).reset_index(drop=True)
     for program, column in (("cross_region", "cross_region_active"), ("surprise_campaign", "campaign_active")):
-        cells[column] = _in_force(dataset, program, cells).astype(float)
+        cells[column] = dataset.in_force(program, cells["region_id"], cells["quarter"]).astype(float)
     cells["log_officers"] = np.log(cells["officers"].astype(float))
     for outcome in OUTCOMES:
         cells[f"log_{outcome}"] = np.log(cells[outcome].astype(float).where(cells[outcome] > 0))
@@ -56,13 +56,6 @@ def panel(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
     cells["trainees_per_officer"] = cells["trainees"].astype(float) / cells["officers"]
     cells["province"] = cells["region_id"].map(dataset.province_by_region())
     return cells
-
-
-def _in_force(dataset: Dataset, program: str, cells: pd.DataFrame) -> np.ndarray:
-    rows = dataset.programs[dataset.programs["program"].astype(str) == program]
-    start = dict(zip(rows["region_id"].astype(str), rows["start_period"].astype(str)))
-    first = cells["region_id"].map(start)
-    return (first.notna() & (cells["quarter"] >= first.fillna("9999Q9"))).to_numpy()
 
 
 def elasticity(cells: pd.DataFrame, outcome: str, regressors: list[str] | None = None) -> PanelFit:
