@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
@@ -24,7 +25,9 @@ def estimate_changes(before: Path, after: Path) -> pd.DataFrame:
     merged = old.merge(new, on=ESTIMATE_KEY, how="outer", suffixes=("_before", "_after"), indicator=True)
     merged["change"] = merged["estimate_after"] - merged["estimate_before"]
     merged["status"] = merged["_merge"].astype("str").map({"left_only": "removed", "right_only": "added", "both": "changed"})
-    same = (merged["status"] == "changed") & (merged["change"].abs() <= 1e-12)
+    # Floating-point noise between runs (1e-12 here and there) is not a change.
+    tolerance = 1e-9 * np.maximum(1.0, merged["estimate_before"].abs())
+    same = (merged["status"] == "changed") & (merged["change"].abs() <= tolerance)
     merged.loc[same, "status"] = "unchanged"
     overlap = (merged["ci_low_after"] <= merged["ci_high_before"]) & (merged["ci_low_before"] <= merged["ci_high_after"])
     merged["intervals_overlap"] = overlap.where(merged["status"].isin(["changed", "unchanged"]))
