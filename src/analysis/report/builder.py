@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
-import select
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,17 +16,9 @@ from ..errors import ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
 from . import record, schema, uptodate
 from .outcome import BuildResult, NotebookResult
+from .pool import WorkerPool
 from .worker_status import CRASHED, OK, TIMED_OUT
 
-# One BLAS thread per kernel: with several notebooks at once on few cores,
-# threaded BLAS makes them fight over the cores (see shared perf anchors).
-KERNEL_ENV = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    "MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures inline whatever the caller set
-}
 HEADLINE_METRICS = ["inspections", "case_rate", "avg_case_value", "penalty_total", "major_hazard_filing_rate", "surprise_share", "officers"]
 
 
@@ -79,7 +64,7 @@ def build(
 
     jobs = max(1, jobs or os.cpu_count() or 1)
     # Workers start now, so their imports overlap with loading and validating the data.
-    pool = _WorkerPool(min(jobs, len(specs)))
+    pool = WorkerPool(min(jobs, len(specs)))
     try:
         return _validate_and_build(specs, given, data_path, period, out, pool, notebooks_dir,
                                    cache_dir or out.parent / ".cache", base_record, force, started, log)
@@ -181,7 +166,7 @@ def _expected_seconds(cache_dir: Path, spec) -> float:
     return json.loads(metas[-1].read_text())["seconds"] if metas else float(spec.timeout_seconds)
 
 
-def _execute(spec, parameters, staging, notebooks_dir, pool: "_WorkerPool") -> NotebookResult:
+def _execute(spec, parameters, staging, notebooks_dir, pool: WorkerPool) -> NotebookResult:
     from ..results import RESULTS_ENV
 
     job_dir = staging / ".jobs"
@@ -205,92 +190,6 @@ def _execute(spec, parameters, staging, notebooks_dir, pool: "_WorkerPool") -> N
         return NotebookResult(spec.name, spec.title, TIMED_OUT, seconds, parameters, f"stopped after {spec.timeout_seconds} s")
     return NotebookResult(spec.name, spec.title, CRASHED, seconds, parameters,
                           f"the worker process died without a status\n{stderr_tail}")
-
-
-class _Worker:
-    """One long-lived worker process (analysis.report.worker): imports once, runs jobs one at a time."""
-
-    def __init__(self):
-        self.stderr = tempfile.TemporaryFile()  # kernel chatter stays out of the progress log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "analysis.report.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, env={**os.environ, **KERNEL_ENV}, start_new_session=True, text=True, bufsize=1,
-        )
-        self.ready = False
-
-    def run(self, job: dict, timeout: float) -> str:
-        """Send a job; return "done", "timeout" (the worker is then killed) or "died"."""
-        deadline = time.monotonic() + timeout
-        if not self.ready:
-            if self._read_line(deadline) != "ready":
-                return "died"
-            self.ready = True
-        try:
-            self.process.stdin.write(json.dumps(job) + "\n")
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return "died"
-        answer = self._read_line(deadline)
-        if answer is None:
-            self.kill()
-            return "timeout"
-        return "done" if answer == "done" else "died"
-
-    def _read_line(self, deadline: float) -> str | None:
-        """The worker's next line; None when the deadline passes first; "" at end of file."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([self.process.stdout], [], [], remaining)[0]:
-            return None
-        return self.process.stdout.readline().strip()
-
-    def stderr_tail(self, lines: int = 5) -> str:
-        self.stderr.seek(0)
-        return "\n".join(self.stderr.read().decode(errors="replace").splitlines()[-lines:])
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.stderr.close()
-
-
-class _WorkerPool:
-    """`size` workers shared by the runner's threads; a worker that times out or dies is replaced."""
-
-    def __init__(self, size: int):
-        self.size = max(1, size)
-        self.idle: queue.Queue[_Worker] = queue.Queue()
-        self.all: list[_Worker] = []
-        for _ in range(self.size):
-            self._add()
-
-    def _add(self) -> None:
-        worker = _Worker()
-        self.all.append(worker)
-        self.idle.put(worker)
-
-    def run(self, job: dict, timeout: float) -> tuple[str, str]:
-        worker = self.idle.get()
-        answer = worker.run(job, timeout)
-        if answer == "done":
-            self.idle.put(worker)
-            return answer, ""
-        tail = worker.stderr_tail()
-        worker.kill()
-        self._add()  # a fresh worker for the notebooks still waiting
-        return answer, tail
-
-    def close(self) -> None:
-        for worker in self.all:
-            worker.close()
 
 
 def _from_cache(entry: Path, staging: Path, spec, parameters) -> NotebookResult | None:

@@ -8,7 +8,7 @@ checks each notebook's `parameters` cell against it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import ParameterError
@@ -32,8 +32,6 @@ class NotebookSpec:
     title: str
     params: tuple[Param, ...]
     timeout_seconds: int = 600
-    study: bool = False  # records estimates for estimates.csv
-    extra: dict = field(default_factory=dict)
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -89,11 +87,11 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
         timeout_seconds=300,
     ),
     NotebookSpec("02_surprise_inspections", "Study 1: unannounced inspections and case outcomes", (DATA_DIR, PERIOD),
-                 timeout_seconds=900, study=True),
+                 timeout_seconds=900),
     NotebookSpec("03_cross_region_enforcement", "Study 2: cross-region enforcement (staggered difference-in-differences)",
-                 (DATA_DIR, PERIOD), timeout_seconds=900, study=True),
+                 (DATA_DIR, PERIOD), timeout_seconds=900),
     NotebookSpec("04_team_expansion", "Study 3: team expansion, staffing and enforcement output", (DATA_DIR, PERIOD),
-                 timeout_seconds=900, study=True),
+                 timeout_seconds=900),
 )
 NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
 

@@ -1,0 +1,115 @@
+"""Long-lived worker processes for the report runner (see worker.py for the other end).
+
+A worker imports papermill once and runs the notebooks sent to it one at a time;
+a worker that overruns a notebook's timeout, or dies, is killed and replaced so
+the notebooks still waiting are not affected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+# One BLAS thread per kernel: with several notebooks at once on few cores,
+# threaded BLAS makes them fight over the cores (see shared perf anchors).
+KERNEL_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures inline whatever the caller set
+}
+
+
+class Worker:
+    """One long-lived worker process (analysis.report.worker): imports once, runs jobs one at a time."""
+
+    def __init__(self):
+        self.stderr = tempfile.TemporaryFile()  # kernel chatter stays out of the progress log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "analysis.report.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.stderr, env={**os.environ, **KERNEL_ENV}, start_new_session=True, text=True, bufsize=1,
+        )
+        self.ready = False
+
+    def run(self, job: dict, timeout: float) -> str:
+        """Send a job; return "done", "timeout" (the worker is then killed) or "died"."""
+        deadline = time.monotonic() + timeout
+        if not self.ready:
+            if self._read_line(deadline) != "ready":
+                return "died"
+            self.ready = True
+        try:
+            self.process.stdin.write(json.dumps(job) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return "died"
+        answer = self._read_line(deadline)
+        if answer is None:
+            self.kill()
+            return "timeout"
+        return "done" if answer == "done" else "died"
+
+    def _read_line(self, deadline: float) -> str | None:
+        """The worker's next line; None when the deadline passes first; "" at end of file."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self.process.stdout], [], [], remaining)[0]:
+            return None
+        return self.process.stdout.readline().strip()
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        self.stderr.seek(0)
+        return "\n".join(self.stderr.read().decode(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.stderr.close()
+
+
+class WorkerPool:
+    """`size` workers shared by the runner's threads; a worker that times out or dies is replaced."""
+
+    def __init__(self, size: int):
+        self.size = max(1, size)
+        self.idle: queue.Queue[Worker] = queue.Queue()
+        self.all: list[Worker] = []
+        for _ in range(self.size):
+            self._add()
+
+    def _add(self) -> None:
+        worker = Worker()
+        self.all.append(worker)
+        self.idle.put(worker)
+
+    def run(self, job: dict, timeout: float) -> tuple[str, str]:
+        worker = self.idle.get()
+        answer = worker.run(job, timeout)
+        if answer == "done":
+            self.idle.put(worker)
+            return answer, ""
+        tail = worker.stderr_tail()
+        worker.kill()
+        self._add()  # a fresh worker for the notebooks still waiting
+        return answer, tail
+
+    def close(self) -> None:
+        for worker in self.all:
+            worker.close()
