@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import did
 from .data import Dataset
-from .metrics import quarters_of
+from .metrics import quarters_of, region_quarter
 
 STUDY = "cross_region"
 OUTCOMES = ("case_rate", "avg_case_value", "major_hazard_filing_rate")
@@ -29,25 +29,7 @@ class PanelError(ValueError):
 
 def panel(dataset: Dataset, last_period: str | None = None, exclude_programs: tuple[str, ...] = ("surprise_campaign",)) -> pd.DataFrame:
     """Region x quarter outcomes with adoption timing (t and g as quarter numbers, g = 0: never adopted)."""
-    inspections = dataset.inspections
-    quarter = quarters_of(inspections["inspection_date"])
-    frame = pd.DataFrame({
-        "region_id": inspections["region_id"].astype(str).to_numpy(),
-        "quarter": quarter.astype(str),
-        "case": inspections["case_filed"].to_numpy(),
-        "penalty": inspections["penalty_amount"].to_numpy(),
-        "major": (inspections["major_hazards"] > 0).to_numpy(),
-    })
-    frame["major_case"] = frame["major"] & frame["case"]
-    if last_period:
-        frame = frame[frame["quarter"] <= last_period]
-    cells = frame.groupby(["region_id", "quarter"]).agg(
-        inspections=("case", "size"), cases=("case", "sum"), penalty_total=("penalty", "sum"),
-        with_major=("major", "sum"), major_filed=("major_case", "sum"),
-    ).reset_index()
-    cells["case_rate"] = cells["cases"] / cells["inspections"]
-    cells["avg_case_value"] = cells["penalty_total"] / cells["cases"].where(cells["cases"] > 0)
-    cells["major_hazard_filing_rate"] = cells["major_filed"] / cells["with_major"].where(cells["with_major"] > 0)
+    cells = region_quarter(dataset, last_period)
     quarters = sorted(cells["quarter"].unique())
     cells["t"] = cells["quarter"].map({q: i + 1 for i, q in enumerate(quarters)})
     cells["g"] = cells["region_id"].map(_adoption(dataset, "cross_region", quarters)).fillna(0).astype(int)

@@ -124,6 +124,14 @@ def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter")
     return out.astype({key: "str" for key in keys})  # plain labels: sortable, comparable
 
 
+def region_quarter(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
+    """Every metric per region and quarter (columns region_id, quarter, ...), up to `last_period`."""
+    cells = trend(dataset, by="region", granularity="quarter").rename(columns={"period": "quarter"})
+    if last_period:
+        cells = cells[cells["quarter"] <= last_period]
+    return cells.reset_index(drop=True)
+
+
 def compute(dataset: Dataset, by: str | None = None, period: str | ReportingPeriod = "2022", yoy: bool = False) -> pd.DataFrame:
     """Metrics for one period, one row per group; with `yoy`, ratios to a year earlier."""
     period = parse_period(period) if isinstance(period, str) else period

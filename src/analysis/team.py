@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Dataset
-from .metrics import quarters_of
+from .metrics import region_quarter
 from .panel import PanelFit, feols, joint_test
 
 STUDY = "team"
@@ -24,22 +24,10 @@ BEIJING_STANDARD = 0.5  # technical inspectors per officer
 
 def panel(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
     """Region x quarter output, staffing and reform status, with logs and officer leads/lags."""
-    inspections = dataset.inspections
-    frame = pd.DataFrame({
-        "region_id": inspections["region_id"].astype(str).to_numpy(),
-        "quarter": quarters_of(inspections["inspection_date"]).astype(str),
-        "case": inspections["case_filed"].to_numpy(),
-        "major": inspections["major_hazards"].to_numpy(),
-        "penalty": inspections["penalty_amount"].to_numpy(),
-    })
-    output = frame.groupby(["region_id", "quarter"]).agg(
-        inspections=("case", "size"), cases=("case", "sum"), major_hazards=("major", "sum"), penalty_total=("penalty", "sum"),
-    ).reset_index()
+    output = region_quarter(dataset, last_period)[["region_id", "quarter", *OUTCOMES]]
     staffing = dataset.staffing.assign(region_id=lambda s: s["region_id"].astype(str), quarter=lambda s: s["period"].astype(str))
     cells = staffing[["region_id", "quarter", "officers", "technical_inspectors", "trainings", "trainees"]].merge(
         output, on=["region_id", "quarter"], how="inner")
-    if last_period:
-        cells = cells[cells["quarter"] <= last_period]
     cells = cells[cells["officers"] > 0].sort_values(["region_id", "quarter"]).reset_index(drop=True)
     for program, column in (("cross_region", "cross_region_active"), ("surprise_campaign", "campaign_active")):
         cells[column] = dataset.in_force(program, cells["region_id"], cells["quarter"]).astype(float)
