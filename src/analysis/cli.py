@@ -1,17 +1,20 @@
 """The `analysis` command line.
 
-Exit codes: 0 success, 1 the data or a run failed, 2 bad usage.
+Exit codes: 0 success, 1 the data or a run failed, 2 bad usage. Every error is a
+one-line message on stderr naming the file, column or argument at fault.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
-from .errors import DataContractError, ParameterError
+from .errors import BuildError, DataContractError, ParameterError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_SCALE = 1000.0  # about 420 million inspections; beyond that, say so rather than fill the disk
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +31,43 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as err:  # disk full, permission denied, a path that vanished: name it, no traceback
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**63 - 1, got {value}")
+    return value
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_SCALE):
+        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most {MAX_SCALE:g}, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="write a simulated dataset with its planted truth")
     synth.add_argument("--out", type=Path, required=True, help="directory to write")
-    synth.add_argument("--seed", type=int, default=None, help="random seed (default: the calibrated seed)")
-    synth.add_argument("--scale", type=float, default=1.0, help="multiply the number of inspections")
+    synth.add_argument("--seed", type=_seed, default=None, help="random seed (default: the calibrated seed)")
+    synth.add_argument("--scale", type=_scale, default=1.0, help=f"multiply the number of inspections (0 < S <= {MAX_SCALE:g})")
     synth.set_defaults(run=_synth)
 
     metrics = commands.add_parser("metrics", help="the notice's metrics by group and period")
@@ -57,10 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="build the quarterly report")
     report.add_argument("--data", default="", help="dataset directory or .duckdb file (default: the simulated world)")
     report.add_argument("--period", required=True, help="report quarter, e.g. 2024Q4")
-    report.add_argument("--out", type=Path, default=None, help="default: reports/PERIOD")
-    report.add_argument("--jobs", type=int, default=None, help="notebooks run at once (default: cores)")
+    report.add_argument("--out", type=Path, default=None,
+                        help="report folder (default: reports/PERIOD); only a new, empty or earlier report folder is replaced")
+    report.add_argument("--jobs", type=_positive_int, default=None, help="notebooks run at once (default: cores)")
     report.add_argument("--only", nargs="+", metavar="NAME", help="build only these notebooks")
     report.add_argument("--force", action="store_true", help="re-run notebooks even when cached")
+    report.add_argument("--allow-failures", action="store_true",
+                        help="publish even when notebooks fail (otherwise the build is kept beside the last good report)")
+    report.add_argument("--min-cell-size", type=_positive_int, default=5, metavar="K",
+                        help="withhold figures built from fewer than K inspections (default 5)")
     report.set_defaults(run=_report)
 
     diff = commands.add_parser("diff", help="what changed between two built reports")
@@ -71,8 +116,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _validate(args) -> int:
+    from .csvout import write_csv
     from .data import load
 
+    if args.quarantine_out is not None and args.quarantine_out.is_dir():
+        raise ParameterError(f"--quarantine-out {args.quarantine_out}: is a folder; give a file name such as quarantine.csv")
     dataset = load(args.data)
     recon = dataset.reconciliation()
     print(f"dataset: {args.data}")
@@ -83,13 +131,18 @@ def _validate(args) -> int:
         print(f"{row.table:<12} {row.read:>10,} {row.accepted:>10,} {row.quarantined:>12,}  {shown}")
     if dataset.ignored_files:
         print(f"ignored files: {', '.join(dataset.ignored_files)}")
+    for table, columns in dataset.unknown_columns.items():
+        print(f"columns outside the contract in {table} (kept, not used): {', '.join(columns)}")
+    for note in dataset.notes:
+        print(f"note: {note}")
     if not recon["balanced"].all():  # cannot happen unless the loader is broken; say so loudly
         print("error: rows read do not reconcile with accepted + quarantined", file=sys.stderr)
         return EXIT_FAILED
     if args.quarantine_out:
         args.quarantine_out.parent.mkdir(parents=True, exist_ok=True)
-        dataset.quarantine.to_csv(args.quarantine_out, index=False)
-        print(f"quarantine written to {args.quarantine_out} ({len(dataset.quarantine)} rows)")
+        write_csv(dataset.quarantine, args.quarantine_out)
+        print(f"quarantine written to {args.quarantine_out} ({len(dataset.quarantine)} rows; "
+              "text cells that a spreadsheet would run as formulas start with ')")
     if args.strict and len(dataset.quarantine):
         print(f"error: strict mode: {len(dataset.quarantine)} row(s) quarantined", file=sys.stderr)
         return EXIT_FAILED
@@ -100,8 +153,6 @@ def _synth(args) -> int:
     from .synth import DEFAULT_SEED, write_dataset
 
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    if args.scale <= 0:
-        raise ParameterError(f"--scale must be positive, got {args.scale}")
     summary = write_dataset(args.out, seed=seed, scale=args.scale)
     print(f"wrote {summary['inspections']:,} inspections in {summary['regions']} regions to {args.out} (seed {seed})")
     return EXIT_OK
@@ -115,7 +166,9 @@ def _metrics(args) -> int:
     dataset = load(args.data)
     table = compute(dataset, by=None if args.by == "none" else args.by, period=period, yoy=args.yoy)
     if args.format == "csv":
-        table.to_csv(sys.stdout, index=False)
+        from .csvout import write_csv
+
+        write_csv(table, sys.stdout)
     else:
         with __import__("pandas").option_context("display.width", 200, "display.max_columns", 50):
             print(table.to_string(index=False))
@@ -125,7 +178,9 @@ def _metrics(args) -> int:
 def _report(args) -> int:
     from .report import build
 
-    result = build(args.data, args.period, out=args.out, jobs=args.jobs, only=args.only, force=args.force)
+    only = list(dict.fromkeys(args.only)) if args.only else None  # a name given twice runs once
+    result = build(args.data, args.period, out=args.out, jobs=args.jobs, only=only, force=args.force,
+                   allow_failures=args.allow_failures, min_cell_size=args.min_cell_size)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

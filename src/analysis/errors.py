@@ -18,3 +18,7 @@ class DataContractError(ValueError):
 
 class ParameterError(ValueError):
     """A report or notebook parameter is unknown, mistyped or impossible."""
+
+
+class BuildError(RuntimeError):
+    """A report build could not run or publish (for example another build holds its folder)."""

@@ -25,8 +25,10 @@ def record(estimates: pd.DataFrame, name: str) -> pd.DataFrame:
     frame = estimates[list(ESTIMATE_COLUMNS)].reset_index(drop=True)
     directory = os.environ.get(RESULTS_ENV)
     if directory:
+        from .csvout import write_csv
+
         Path(directory).mkdir(parents=True, exist_ok=True)
-        frame.to_csv(Path(directory) / f"{name}.csv", index=False)
+        write_csv(frame, Path(directory) / f"{name}.csv")
     return frame
 
 

@@ -12,9 +12,10 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import ParameterError
+from ..errors import DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
-from . import record, schema, uptodate
+from .. import csvout
+from . import publish, record, schema, uptodate
 from .outcome import BuildResult, NotebookResult
 from .pool import WorkerPool
 from .worker_status import CRASHED, OK, TIMED_OUT
@@ -30,6 +31,8 @@ def build(
     only: list[str] | None = None,
     force: bool = False,
     *,
+    allow_failures: bool = False,
+    min_cell_size: int = 5,
     overrides: dict[str, dict] | None = None,
     specs: tuple[schema.NotebookSpec, ...] | None = None,
     notebooks_dir: Path = NOTEBOOKS,
@@ -39,82 +42,150 @@ def build(
     """Build the report for `period` from the dataset `data` into `out` (default reports/PERIOD).
 
     `overrides` sets further parameters per notebook ({"01_reform_overview":
-    {"notice_period": "2023H1"}}). Raises ParameterError or DataContractError
-    before anything runs when a parameter or the data is unusable. A failing
-    notebook does not stop the others; check `BuildResult.ok`.
+    {"notice_period": "2023H1"}}). Raises ParameterError (bad parameter, or an `out`
+    the runner does not own) or DataContractError (unusable data, or data that changed
+    during the build) before anything is published. A failing notebook does not stop the
+    others; check `BuildResult.ok`. A build with failed notebooks replaces the report at
+    `out` only with `allow_failures`; otherwise it is kept beside it (`BuildResult.out`
+    says where) and the last good report stays.
     """
     started = time.perf_counter()
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"jobs: must be at least 1, got {jobs}")
+    if min_cell_size < 1:
+        raise ParameterError(f"min_cell_size: must be at least 1, got {min_cell_size}")
     specs = specs if specs is not None else schema.select(only)
     data_path = resolve_data(data)
+    if not data_path.exists():
+        raise DataContractError(f"{data_path}: no such dataset (expected a directory or a .duckdb file)", file=str(data_path))
     overrides = overrides or {}
     unknown = sorted(set(overrides) - {s.name for s in specs})
     if unknown:
         raise ParameterError(f"parameters given for notebook(s) not in this report: {', '.join(unknown)}")
-    given = {s.name: {**_given(s, data_path, period), **overrides.get(s.name, {})} for s in specs}
+    offered = {"data_dir": str(data_path), "period": period, "min_cell_size": min_cell_size}
+    given = {s.name: {**_given(s, offered), **overrides.get(s.name, {})} for s in specs}
     parameters = {s.name: s.resolve(given[s.name]) for s in specs}  # types and formats, before any data is read
-    out = (Path(out) if out else REPORTS / period).resolve()  # kernels run in notebooks/: relative paths would land there
-    base_record = _base_record(data_path, period)
-    base_record["report_key"] = uptodate.report_key(
-        period=period, data_sha=base_record["data"]["sha256"], notebooks=parameters,
-        notebooks_dir=notebooks_dir, environment={**base_record["environment"], "lock": _lock_digest()},
-    )
-    if not force and (current := uptodate.published(out, base_record["report_key"])):
-        log(f"report up to date (same data, notebooks, parameters, source and environment): {out / 'index.html'}")
-        return current
-
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    # Workers start now, so their imports overlap with loading and validating the data.
-    pool = WorkerPool(min(jobs, len(specs)))
-    try:
-        return _validate_and_build(specs, given, data_path, period, out, pool, notebooks_dir,
-                                   cache_dir or out.parent / ".cache", base_record, force, started, log)
-    finally:
-        pool.close()
-
-
-def _validate_and_build(specs, given, data_path, period, out, pool, notebooks_dir, cache_dir, base_record, force, started, log):
-    # Heavy imports only past the up-to-date check, so an unchanged rerun stays fast.
-    from .. import results
-    from ..data import load
-    from ..quality import period_span
-    from . import render
-
-    dataset = load(data_path)
-    span = period_span(dataset)
-    parameters = {s.name: s.resolve(given[s.name], data_span=span) for s in specs}
-
-    staging = out.parent / f".staging-{out.name}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
-    try:
-        outcomes = _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_record, pool, force, log)
-        base_record["timings"] = {"total_seconds": round(time.perf_counter() - started, 2)}
-        base_record["notebooks"] = [asdict(o) for o in outcomes]
-        estimates = results.merge(staging / "results")
-        estimates.to_csv(staging / "estimates.csv", index=False)
-        headline = _headline(dataset, period)
-        headline.to_csv(staging / "headline.csv", index=False)
-        (staging / "index.html").write_text(
-            render.index_page(period=period, results=base_record["notebooks"], headline=headline, estimates=estimates, record=base_record),
-            encoding="utf-8",
+    # Absolute: kernels run in notebooks/, where a relative path would land elsewhere.
+    out = publish.check_output(Path(out) if out else REPORTS / period, data_path)
+    with publish.locked(out):
+        publish.recover(out, log)
+        base_record = _base_record(data_path, period, min_cell_size)
+        base_record["report_key"] = uptodate.report_key(
+            period=period, data_sha=base_record["data"]["sha256"], notebooks=parameters,
+            notebooks_dir=notebooks_dir, environment={**base_record["environment"], "lock": _lock_digest()},
         )
-        (staging / "manifest.json").write_text(json.dumps(base_record, indent=2, sort_keys=True, default=str) + "\n")
-        _publish(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    result = BuildResult(out, outcomes)
-    log(f"report {'complete' if result.ok else 'built with failures'}: {out / 'index.html'}")
-    return result
+        if not force and (current := uptodate.published(out, base_record["report_key"])):
+            log(f"report up to date (same data, notebooks, parameters, source and environment): {out / 'index.html'}")
+            return current
+
+        jobs = jobs or os.cpu_count() or 1
+        # Workers start now, so their imports overlap with loading and validating the data.
+        pool = WorkerPool(min(jobs, len(specs)))
+        try:
+            job = _Build(specs, data_path, period, out, notebooks_dir, cache_dir or out.parent / ".cache",
+                         base_record, force, allow_failures, log)
+            return job.run(given, pool, started)
+        finally:
+            pool.close()
 
 
-def _given(spec: schema.NotebookSpec, data_path: Path, period: str) -> dict:
-    offered = {"data_dir": str(data_path), "period": period}
+class _Build:
+    """One build's context: what it reads, where it writes, and how it decides to publish."""
+
+    def __init__(self, specs, data_path, period, out, notebooks_dir, cache_dir, base_record, force, allow_failures, log):
+        self.specs, self.data_path, self.period, self.out = specs, data_path, period, out
+        self.notebooks_dir, self.cache_dir, self.record = notebooks_dir, cache_dir, base_record
+        self.force, self.allow_failures, self.log = force, allow_failures, log
+
+    def run(self, given: dict, pool: WorkerPool, started: float) -> BuildResult:
+        # Heavy imports only past the up-to-date check, so an unchanged rerun stays fast.
+        from .. import results
+        from ..data import load
+        from ..quality import period_span
+
+        dataset = load(self.data_path)
+        span = period_span(dataset)
+        parameters = {s.name: s.resolve(given[s.name], data_span=span) for s in self.specs}
+        keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
+        staging = publish.new_staging(self.out)
+        try:
+            outcomes = _execute_all(self.specs, parameters, keys, staging, self.notebooks_dir, self.cache_dir,
+                                    self.record, pool, self.force, self.log)
+            self._require_unchanged_data()
+            for spec, outcome in zip(self.specs, outcomes):
+                if outcome.status == OK and not outcome.cached:  # cached only now: never results of changed data
+                    _to_cache(self.cache_dir / spec.name / keys[spec.name], staging, spec)
+            self.record["timings"] = {"total_seconds": round(time.perf_counter() - started, 2)}
+            self.record["notebooks"] = [asdict(o) for o in outcomes]
+            self.record["disclosure"] = _suppressions(staging / "results")
+            estimates = results.merge(staging / "results")
+            csvout.write_csv(estimates, staging / "estimates.csv")
+            headline = _headline(dataset, self.period, self.record["min_cell_size"])
+            csvout.write_csv(headline, staging / "headline.csv")
+            self._write_index(staging, headline, estimates)
+            return self._publish(staging, outcomes)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _require_unchanged_data(self) -> None:
+        now = record.data_fingerprint(self.data_path)
+        if now["sha256"] != self.record["data"]["sha256"]:
+            before = self.record["data"]["files"]
+            changed = sorted(n for n in set(before) | set(now["files"]) if before.get(n) != now["files"].get(n))
+            raise DataContractError(
+                f"{self.data_path}: the dataset changed while the report was being built ({', '.join(changed)}); "
+                "nothing was published or cached. Build again once the data is final.",
+                file=str(self.data_path),
+            )
+
+    def _write_index(self, staging: Path, headline, estimates) -> None:
+        from . import render
+
+        page = render.index_page(period=self.period, results=self.record["notebooks"], headline=headline,
+                                 estimates=estimates, record=self.record)
+        (staging / "index.html").write_text(page, encoding="utf-8")
+        (staging / "manifest.json").write_text(json.dumps(self.record, indent=2, sort_keys=True, default=str) + "\n")
+
+    def _publish(self, staging: Path, outcomes: list[NotebookResult]) -> BuildResult:
+        shutil.rmtree(staging / ".jobs", ignore_errors=True)
+        result = BuildResult(self.out, outcomes)
+        triage = publish.triage_path(self.out)
+        if result.ok or self.allow_failures:
+            publish.publish(staging, self.out)
+            if triage.is_dir() and publish.is_ours(triage):
+                shutil.rmtree(triage)  # an earlier failed build, superseded by this one
+            self.log(f"report {'complete' if result.ok else 'published with failures'}: {self.out / 'index.html'}")
+            return result
+        publish.mark(staging, report=self.out.name, state="failed build")
+        publish.replace_owned(staging, triage)
+        failed = [o.name for o in outcomes if o.status != OK]
+        kept = f"the last good report at {self.out} is unchanged" if self.out.exists() else f"nothing was published at {self.out}"
+        self.log(f"report NOT published: {len(failed)} notebook(s) failed ({', '.join(failed)}); {kept}. "
+                 f"This build is kept for triage at {triage / 'index.html'} (publish anyway with --allow-failures).")
+        return BuildResult(triage, outcomes, published=False)
+
+
+def _suppressions(results_dir: Path) -> dict[str, list]:
+    """What each notebook withheld under disclosure control (its disclosure.json)."""
+    found: dict[str, list] = {}
+    for file in sorted(results_dir.glob("*/disclosure.json")) if results_dir.exists() else []:
+        try:
+            found[file.parent.name] = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            found[file.parent.name] = [{"error": f"unreadable disclosure record: {err}"}]
+    return found
+
+
+def _given(spec: schema.NotebookSpec, offered: dict) -> dict:
+    """The build-wide settings this notebook declares as parameters."""
     names = {p.name for p in spec.params}
     return {k: v for k, v in offered.items() if k in names}
 
 
-def _base_record(data_path: Path, period: str) -> dict:
+def _base_record(data_path: Path, period: str, min_cell_size: int) -> dict:
     return {
         "period": period,
+        "min_cell_size": min_cell_size,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": record.data_fingerprint(data_path),
         "seed": record.data_seed(data_path),
@@ -124,17 +195,19 @@ def _base_record(data_path: Path, period: str) -> dict:
     }
 
 
-def _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_record, pool, force, log) -> list[NotebookResult]:
+def _cache_keys(specs, parameters, notebooks_dir, base_record) -> dict[str, str]:
     env_key = {**base_record["environment"], "lock": _lock_digest()}
-    keys = {
+    return {
         s.name: record.cache_key(
             data_sha=base_record["data"]["sha256"], notebook=notebooks_dir / f"{s.name}.ipynb",
             parameters=parameters[s.name], source=base_record["source_sha256"], env=env_key,
         )
         for s in specs
     }
-    total = len(specs)
 
+
+def _execute_all(specs, parameters, keys, staging, notebooks_dir, cache_dir, base_record, pool, force, log) -> list[NotebookResult]:
+    total = len(specs)
     page_record = dict(base_record)  # pages carry the run record without the build's totals
 
     def run(numbered):
@@ -148,8 +221,6 @@ def _execute_all(specs, parameters, staging, notebooks_dir, cache_dir, base_reco
             outcome = _execute(spec, parameters[spec.name], staging, notebooks_dir, pool)
             log(f"[{number}/{total}] {spec.name}: {outcome.status} in {outcome.seconds:.1f} s"
                 + (f" ({outcome.message.splitlines()[0]})" if outcome.message else ""))
-            if outcome.status == OK:
-                _to_cache(cache_dir / spec.name / keys[spec.name], staging, spec)
         _render_page(spec, outcome, staging, page_record)  # overlaps with the other notebooks still running
         return outcome
 
@@ -232,8 +303,10 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
                                   parameters=outcome.parameters, record=page_record)
     (staging / f"{spec.name}.html").write_text(page, encoding="utf-8")
 
-
-def _headline(dataset, period: str):
+def _headline(dataset, period: str, min_cell_size: int):
+    """The quarter's national figures against a year earlier. Withheld when built from fewer than
+    `min_cell_size` inspections (disclosure control); year-on-year ratios likewise for the year before."""
+    import numpy as np
     import pandas as pd
 
     from .. import metrics
@@ -241,21 +314,18 @@ def _headline(dataset, period: str):
     try:
         table = metrics.compute(dataset, by=None, period=period, yoy=True)
     except Exception:  # the index must still be written when the quarter has no data
-        return pd.DataFrame()
+        return pd.DataFrame(columns=["metric", "value", "year_on_year"])
     row = table.iloc[0]
-    return pd.DataFrame(
-        {"metric": HEADLINE_METRICS, "value": [row[m] for m in HEADLINE_METRICS], "year_on_year": [row[f"{m}_yoy"] for m in HEADLINE_METRICS]}
-    )
+    inspections = float(row["inspections"])
+    year_before = inspections / row["inspections_yoy"] if row["inspections_yoy"] else np.nan
+    shown = inspections >= min_cell_size
+    compared = shown and year_before >= min_cell_size
+    return pd.DataFrame({
+        "metric": HEADLINE_METRICS,
+        "value": [row[m] if shown else np.nan for m in HEADLINE_METRICS],
+        "year_on_year": [row[f"{m}_yoy"] if compared else np.nan for m in HEADLINE_METRICS],
+    })
 
-
-def _publish(staging: Path, out: Path) -> None:
-    """Move the finished report into place; the old one goes only once the new one is there."""
-    shutil.rmtree(staging / ".jobs", ignore_errors=True)
-    old = out.parent / f".old-{out.name}-{uuid.uuid4().hex[:8]}"
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _lock_digest() -> str:

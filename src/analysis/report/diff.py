@@ -10,18 +10,32 @@ import pandas as pd
 from ..errors import ParameterError
 
 ESTIMATE_KEY = ["study", "outcome", "estimand", "method"]
+ESTIMATE_COLUMNS = ESTIMATE_KEY + ["estimate", "ci_low", "ci_high"]
+HEADLINE_COLUMNS = ["metric", "value"]
 
 
-def _read(report: Path, name: str) -> pd.DataFrame:
+def _read(report: Path, name: str, columns: list[str]) -> pd.DataFrame:
+    """A report's CSV with at least `columns`; an empty file counts as a table with no rows."""
     path = Path(report) / name
-    if not path.exists():
+    if not path.is_file():
         raise ParameterError(f"{report}: not a built report (no {name})")
-    return pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=columns)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ParameterError(f"{path}: not a readable CSV ({err})") from err
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(f"{path}: lacks the column(s) {', '.join(missing)}; is it a report's {name}?")
+    for column in columns[len(ESTIMATE_KEY):] if name == "estimates.csv" else columns[1:]:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
 
 
 def estimate_changes(before: Path, after: Path) -> pd.DataFrame:
     """Each estimate in either report, with both values, the change, and whether intervals overlap."""
-    old, new = _read(before, "estimates.csv"), _read(after, "estimates.csv")
+    old, new = _read(before, "estimates.csv", ESTIMATE_COLUMNS), _read(after, "estimates.csv", ESTIMATE_COLUMNS)
     merged = old.merge(new, on=ESTIMATE_KEY, how="outer", suffixes=("_before", "_after"), indicator=True)
     merged["change"] = merged["estimate_after"] - merged["estimate_before"]
     merged["status"] = merged["_merge"].astype("str").map({"left_only": "removed", "right_only": "added", "both": "changed"})
@@ -36,7 +50,7 @@ def estimate_changes(before: Path, after: Path) -> pd.DataFrame:
 
 
 def headline_changes(before: Path, after: Path) -> pd.DataFrame:
-    old, new = _read(before, "headline.csv"), _read(after, "headline.csv")
+    old, new = _read(before, "headline.csv", HEADLINE_COLUMNS), _read(after, "headline.csv", HEADLINE_COLUMNS)
     merged = old.merge(new, on="metric", how="outer", suffixes=("_before", "_after"))
     merged["ratio"] = merged["value_after"] / merged["value_before"]
     return merged[["metric", "value_before", "value_after", "ratio"]]

@@ -24,6 +24,7 @@ class BuildResult:
     out: Path
     notebooks: list[NotebookResult] = field(default_factory=list)
     up_to_date: bool = False  # nothing changed since the published report; nothing was redone
+    published: bool = True  # False: notebooks failed, the build was kept beside the report (at `out`)
 
     @property
     def ok(self) -> bool:

@@ -13,6 +13,7 @@ from ..paths import PROJECT_ROOT
 
 PACKAGES = ("numpy", "pandas", "pyarrow", "duckdb", "scipy", "statsmodels", "scikit-learn", "matplotlib", "papermill", "nbconvert")
 TABLE_SUFFIXES = (".csv", ".parquet", ".duckdb", ".db")
+TRUTH_FILE = "truth.json"  # the simulated world's planted truth: notebooks read it too
 
 
 def file_digest(path: Path) -> str:
@@ -24,8 +25,10 @@ def file_digest(path: Path) -> str:
 
 
 def data_fingerprint(path: Path) -> dict:
-    """SHA-256 of every input table file and one digest over all of them."""
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
+    """SHA-256 of every file a report reads from the dataset (tables and truth.json), and one over all."""
+    files = [path] if path.is_file() else sorted(
+        p for p in path.iterdir() if p.is_file() and (p.suffix.lower() in TABLE_SUFFIXES or p.name == TRUTH_FILE)
+    )
     digests = {p.name: file_digest(p) for p in files}
     combined = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
     return {"path": str(path), "sha256": combined, "files": digests}
@@ -64,10 +67,14 @@ def git_commit() -> dict:
 
 def data_seed(path: Path) -> int | None:
     """The simulation seed when the data is a simulated world (truth.json beside it)."""
-    truth = path / "truth.json" if path.is_dir() else None
-    if truth and truth.exists():
-        return json.loads(truth.read_text()).get("seed")
-    return None
+    truth = path / TRUTH_FILE if path.is_dir() else None
+    if not (truth and truth.is_file()):
+        return None
+    try:
+        seed = json.loads(truth.read_text(encoding="utf-8")).get("seed")
+    except (OSError, ValueError, AttributeError):  # another project's truth.json, or not JSON: not ours to read
+        return None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 
 def cache_key(*, data_sha: str, notebook: Path, parameters: dict, source: str, env: dict) -> str:

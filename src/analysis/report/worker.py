@@ -43,9 +43,30 @@ def run(job: dict) -> dict:
     return {"status": status, "message": message, "seconds": round(time.perf_counter() - started, 2)}
 
 
+def _die_with_parent(poll_seconds: float = 0.2) -> None:
+    """Exit as soon as the report runner that started this worker is gone.
+
+    A killed runner (kill -9) cannot stop its workers, and they would go on writing
+    into its staging folder. The kernel a worker started watches its own parent the
+    same way (ipykernel's parent poller), so it follows within a second.
+    """
+    import os
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> int:
     import os
 
+    _die_with_parent()
     import papermill  # noqa: F401  (imported before the first job arrives: that is the point)
 
     # Job environment (results directory) arrives with each job.

@@ -7,6 +7,9 @@ them to Parquet with memory bounded by one half-year, whatever the scale.
 from __future__ import annotations
 
 import json
+import math
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import ParameterError
 from . import outcomes as o
 from . import params as p
 from . import world as w
@@ -41,10 +45,53 @@ def simulate(seed: int = p.DEFAULT_SEED, scale: float = 1.0) -> Simulation:
     return Simulation(tables, generator.truth.rows(), generator.shifts)
 
 
+DATASET_MARKER = ".enforcement-reform-dataset"  # in every folder write_dataset created
+
+
 def write_dataset(out: str | Path, seed: int = p.DEFAULT_SEED, scale: float = 1.0) -> dict:
-    """Write the dataset as Parquet files plus truth.json; return a small summary."""
+    """Write the dataset as Parquet files plus truth.json; return a small summary.
+
+    The files are written into a hidden folder beside `out` and moved into place when
+    complete, so an interrupted run never leaves a half-written dataset. An existing
+    `out` is replaced only when it is empty or was written by this function; anything
+    else raises ParameterError and is left alone.
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_target(out)
+    if not (seed >= 0 and math.isfinite(scale) and scale > 0):
+        raise ParameterError(f"seed must be >= 0 and scale a positive number (got seed {seed}, scale {scale})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".synth-{out.name}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        summary = _write_tables(staging, seed, scale)
+        (staging / DATASET_MARKER).write_text(json.dumps({"seed": seed, "scale": scale}) + "\n")
+        _move_into_place(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary
+
+
+def _check_target(out: Path) -> None:
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ParameterError(f"{out}: exists and is not a folder; the simulated world needs a folder of its own")
+    if out.is_dir() and any(out.iterdir()) and not (out / DATASET_MARKER).exists():
+        raise ParameterError(f"{out}: holds files that were not written by `analysis synth`; they are left alone. "
+                             "Give a new or empty folder.")
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    if out.exists():
+        _check_target(out)  # again: it may have changed while the world was generated
+        shutil.rmtree(out)
+    try:
+        staging.rename(out)
+    except OSError:
+        if not (out / DATASET_MARKER).exists():  # another process finished the same world first: keep theirs
+            raise
+
+
+def _write_tables(out: Path, seed: int, scale: float) -> dict:
     generator = _Generator(p.World(seed=seed, scale=scale))
     n_inspections = 0
     writer = None
