@@ -20,6 +20,7 @@ from .outcome import BuildResult, NotebookResult
 from .pool import WorkerPool
 from .worker_status import CRASHED, OK, TIMED_OUT
 
+CACHE_NAME = ".enforcement-reform-cache"  # beside the report; a name no other tool uses (not ~/.cache)
 HEADLINE_METRICS = ["inspections", "case_rate", "avg_case_value", "penalty_total", "major_hazard_filing_rate", "surprise_share", "officers"]
 
 
@@ -82,7 +83,7 @@ def build(
         # Workers start now, so their imports overlap with loading and validating the data.
         pool = WorkerPool(min(jobs, len(specs)))
         try:
-            job = _Build(specs, data_path, period, out, notebooks_dir, cache_dir or out.parent / ".cache",
+            job = _Build(specs, data_path, period, out, notebooks_dir, cache_dir or out.parent / CACHE_NAME,
                          base_record, force, allow_failures, log)
             return job.run(given, pool, started)
         finally:
