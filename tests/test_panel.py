@@ -33,7 +33,7 @@ def test_two_way_clustering_and_two_way_effects(grunfeld):
     two = panel.feols(grunfeld, "invest", ["value", "capital"], ["firm", "year"], cluster=["firm", "year"])
     assert one.term("value")["estimate"] == pytest.approx(two.term("value")["estimate"], rel=1e-12)
     assert two.term("value")["std_error"] != pytest.approx(one.term("value")["std_error"], rel=1e-3)
-    assert two.vcov == "CRV1 by firm_cluster and year_cluster"
+    assert two.vcov == "CRV1 by firm and year"
 
 
 def test_wild_cluster_bootstrap_with_few_clusters(grunfeld):

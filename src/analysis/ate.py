@@ -18,16 +18,24 @@ teffects results on cattaneo2 (tests/golden/).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
 METHODS = ("naive", "regression", "ipw", "aipw")
 ESTIMANDS = ("ATE", "ATT")
 PROPENSITY_MODELS = {"logit": sm.Logit, "probit": sm.Probit}
+OVERLAP_TOLERANCE = 1e-5  # Stata teffects' pstolerance(): propensities closer than this to 0 or 1 are an error
+COLLINEAR_TOLERANCE = 1e-9  # a column whose variance left after the earlier ones is below this share is redundant
+
+
+class OverlapError(ValueError):
+    """Some units have (almost) no chance of being in the other arm: the effect is not identified there."""
 
 
 @dataclass
@@ -44,6 +52,7 @@ class Estimate:
     outcome: str = ""
     control_mean: float = float("nan")  # potential-outcome mean without treatment (ATE) or of the treated (ATT)
     diagnostics: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what was done to make the design estimable, in words
 
     def as_row(self, study: str) -> dict:
         return {"study": study, "outcome": self.outcome, "estimand": self.estimand, "method": self.method,
@@ -67,6 +76,37 @@ def design_matrix(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return matrix
 
 
+def drop_redundant(matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Drop columns that are constant or a linear combination of earlier ones, as Stata omits them.
+
+    Columns are taken in order: each is kept when some of its variation is left after the
+    columns kept before it (a sequential Cholesky of X'X, so later columns are the ones
+    dropped). Returns the kept columns and the names of the dropped ones.
+    """
+    x = matrix.to_numpy(dtype=float)
+    gram = x.T @ x
+    kept: list[int] = []
+    for j in range(x.shape[1]):
+        if gram[j, j] <= 0:
+            continue
+        if kept:
+            g_kk, g_kj = gram[np.ix_(kept, kept)], gram[kept, j]
+            left = gram[j, j] - g_kj @ np.linalg.solve(g_kk, g_kj)
+        else:
+            left = gram[j, j]
+        if left > COLLINEAR_TOLERANCE * gram[j, j]:
+            kept.append(j)
+    dropped = [name for j, name in enumerate(matrix.columns) if j not in kept]
+    return matrix.iloc[:, kept], dropped
+
+
+def _design(df: pd.DataFrame, columns: list[str], model: str) -> tuple[np.ndarray, list[str]]:
+    """The model's design matrix without redundant columns, and a note for each column left out."""
+    matrix, dropped = drop_redundant(design_matrix(df, columns))
+    notes = [f"{name} left out of the {model} model: constant, or determined by the other covariates" for name in dropped]
+    return matrix.to_numpy(), notes
+
+
 def estimate_ate(
     df: pd.DataFrame,
     outcome: str,
@@ -77,16 +117,21 @@ def estimate_ate(
     estimand: str = "ATE",
     propensity_covariates: list[str] | None = None,
     propensity_model: str = "logit",
+    overlap_tolerance: float = OVERLAP_TOLERANCE,
     alpha: float = 0.05,
 ) -> Estimate:
     """Effect of binary `treatment` on `outcome`, adjusting for `covariates`.
 
     `covariates` enter the outcome models (and the propensity model unless
     `propensity_covariates` is given). Rows with a missing value in any column used
-    raise an error rather than being dropped silently.
+    raise an error rather than being dropped silently. Covariates that are constant or
+    collinear are left out, with a note in `Estimate.notes` (as Stata omits them).
+    A propensity within `overlap_tolerance` of 0 or 1 (perfect prediction) raises
+    `OverlapError`, as `teffects` does with its `pstolerance()`.
     """
     return estimate_many(df, [outcome], treatment, covariates, [method], [estimand],
-                         propensity_covariates=propensity_covariates, propensity_model=propensity_model, alpha=alpha)[0]
+                         propensity_covariates=propensity_covariates, propensity_model=propensity_model,
+                         overlap_tolerance=overlap_tolerance, alpha=alpha)[0]
 
 
 def estimate_many(
@@ -99,6 +144,7 @@ def estimate_many(
     *,
     propensity_covariates: list[str] | None = None,
     propensity_model: str = "logit",
+    overlap_tolerance: float = OVERLAP_TOLERANCE,
     alpha: float = 0.05,
 ) -> list[Estimate]:
     """`estimate_ate` for several outcomes, methods and estimands, sharing the design
@@ -116,9 +162,15 @@ def estimate_many(
     if missing.any():
         raise ValueError(f"missing values in {', '.join(missing[missing].index)}; impute or filter them explicitly first")
     t = _binary(df[treatment], treatment)
-    x_out = design_matrix(df, covariates).to_numpy()
-    x_ps = design_matrix(df, ps_columns).to_numpy()
-    propensity = _Propensity(t, x_ps, PROPENSITY_MODELS[propensity_model]) if set(methods) & {"ipw", "aipw"} else None
+    uses_outcome_model = bool(set(methods) & {"regression", "aipw"})
+    uses_propensity = bool(set(methods) & {"ipw", "aipw"})
+    x_out, outcome_notes = _design(df, covariates, "outcome")
+    notes = outcome_notes if uses_outcome_model else []
+    propensity = None
+    if uses_propensity:
+        x_ps, ps_notes = _design(df, ps_columns, "propensity")
+        notes += ps_notes
+        propensity = _Propensity(t, x_ps, PROPENSITY_MODELS[propensity_model], overlap_tolerance)
     grams: dict = {}  # X'WX per weighting scheme, shared by every outcome
     z = stats.norm.ppf(1 - alpha / 2)
     out = []
@@ -131,20 +183,34 @@ def estimate_many(
                 else:
                     effect, se, control_mean, diagnostics = _adjusted(y, t, x_out, propensity, method, estimand, grams)
                 out.append(Estimate(float(effect), float(se), float(effect - z * se), float(effect + z * se), int(len(y)),
-                                    method, estimand, outcome, float(control_mean), diagnostics))
+                                    method, estimand, outcome, float(control_mean), diagnostics,
+                                    [] if method == "naive" else list(notes)))
     return out
 
 
 class _Propensity:
     """A fitted propensity model (statsmodels Logit/Probit, unpenalised)."""
 
-    def __init__(self, t, x, family):
+    def __init__(self, t, x, family, overlap_tolerance: float):
         self.model = family(t, x)
-        try:
-            self.fit = self.model.fit(disp=0, method="newton", maxiter=100)
-        except np.linalg.LinAlgError as err:
-            raise ValueError("the propensity model cannot be fitted (collinear covariates or perfect separation)") from err
+        with warnings.catch_warnings():
+            # Separation shows up below as propensities at 0 or 1, with a named error.
+            warnings.simplefilter("ignore", PerfectSeparationWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                self.fit = self.model.fit(disp=0, method="newton", maxiter=100)
+            except (np.linalg.LinAlgError, PerfectSeparationError) as err:
+                raise OverlapError("the propensity model cannot be fitted: the covariates predict treatment "
+                                   "perfectly (no overlap)") from err
         self.score = self.fit.predict()
+        outside = (self.score < overlap_tolerance) | (self.score > 1 - overlap_tolerance)
+        if outside.any():
+            raise OverlapError(
+                f"treatment overlap fails: {int(outside.sum()):,} of {len(t):,} units have a propensity score within "
+                f"{overlap_tolerance:g} of 0 or 1 (some covariate values occur in one arm only); restrict the "
+                "sample to where both arms occur, or coarsen the covariates"
+            )
         self.hessian = self.model.hessian(self.fit.params)
         self.gradient = self.model.pdf(self.model.exog @ self.fit.params)[:, None] * self.model.exog  # de/dgamma
 

@@ -17,7 +17,8 @@ effects that change over time they mix in already-treated units as controls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,10 @@ from scipy import stats
 
 BOOTSTRAP_DRAWS = 999
 BOOTSTRAP_SEED = 20220824
+
+
+class DesignError(ValueError):
+    """The panel cannot identify any group-time effect with this design (said in words)."""
 
 
 @dataclass
@@ -35,6 +40,7 @@ class GroupTimeEffects:
     pretest_pvalue: float  # Wald test that all pre-treatment ATT(g,t) are zero
     n_units: int
     raw: object  # the moderndid result, for aggte
+    notes: list[str] = field(default_factory=list)  # what was left out to make the design estimable
 
 
 @dataclass
@@ -49,6 +55,7 @@ class Aggregate:
     by: pd.DataFrame  # event_time / group / time, estimate, std_error, ci_low, ci_high (+ band_low/band_high)
     n_units: int
     influence: np.ndarray | None = None  # units x rows of `by`, for joint tests
+    notes: list[str] = field(default_factory=list)
 
 
 def pretrend_test(dynamic: Aggregate) -> dict:
@@ -60,7 +67,9 @@ def pretrend_test(dynamic: Aggregate) -> dict:
     """
     if dynamic.type != "dynamic" or dynamic.influence is None:
         raise ValueError("pretrend_test needs a dynamic aggregation")
-    pre = (dynamic.by["event_time"] < 0).to_numpy()
+    # With base_period="universal" the reference period is 0 by construction (no variance): not a test.
+    estimated = (dynamic.by["std_error"].fillna(0) > 0).to_numpy()
+    pre = (dynamic.by["event_time"] < 0).to_numpy() & estimated
     if not pre.any():
         return {"statistic": float("nan"), "df": 0, "pvalue": float("nan")}
     estimates = dynamic.by["estimate"].to_numpy()[pre]
@@ -95,19 +104,73 @@ def att_gt(
     for column in (yname, tname, idname, gname):
         if column not in df.columns:
             raise KeyError(f"{column!r} is not a column of the panel")
-    result = moderndid.att_gt(
-        df, yname=yname, tname=tname, idname=idname, gname=gname, xformla=xformla, control_group=control_group,
-        est_method=est_method, anticipation=anticipation, base_period=base_period, boot=False, cband=False, alp=alpha,
-    )
+    notes = _check_cohorts(df, tname, idname, gname, control_group, anticipation)
+    xformla, dropped = _usable_covariates(df, tname, idname, xformla)
+    notes += dropped
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = moderndid.att_gt(
+                df, yname=yname, tname=tname, idname=idname, gname=gname, xformla=xformla, control_group=control_group,
+                est_method=est_method, anticipation=anticipation, base_period=base_period, boot=False, cband=False,
+                alp=alpha,
+            )
+        except ValueError as err:
+            raise DesignError(f"no group-time effect can be estimated: {err}") from err
+    notes += _library_notes(caught)
     z = stats.norm.ppf(1 - alpha / 2)
     table = pd.DataFrame(
         {"group": np.asarray(result.groups), "time": np.asarray(result.times), "att": np.asarray(result.att_gt),
          "std_error": np.asarray(result.se_gt)}
     )
+    if table.empty or table["att"].isna().all():
+        raise DesignError("no group-time effect could be estimated: every comparison lacked control units or "
+                          "had a singular design" + (f" ({'; '.join(notes)})" if notes else ""))
     table["ci_low"], table["ci_high"] = table["att"] - z * table["std_error"], table["att"] + z * table["std_error"]
     table["post"] = table["time"] >= table["group"] - anticipation
     pvalue = float(result.wald_pvalue) if result.wald_pvalue is not None else float("nan")
-    return GroupTimeEffects(table, pvalue, int(result.n_units), result)
+    return GroupTimeEffects(table, pvalue, int(result.n_units), result, notes)
+
+
+def _check_cohorts(df, tname, idname, gname, control_group, anticipation) -> list[str]:
+    """Refuse designs `did` would quietly change; note units it leaves out."""
+    groups = df.groupby(idname)[gname].first()
+    first_period = df[tname].min()
+    never = int((groups == 0).sum())
+    if control_group == "nevertreated" and never == 0:
+        raise DesignError("there are no never-treated units to compare with (gname 0); use "
+                          "control_group='notyettreated', or add units that never adopt")
+    treated = groups[groups > 0]
+    identified = treated[treated - anticipation > first_period]
+    if len(treated) and identified.empty:
+        raise DesignError(f"every treated unit is treated from the first period of the panel ({first_period}); "
+                          "there is no period before adoption to compare with")
+    if not len(treated):
+        raise DesignError("no unit is ever treated (gname is 0 everywhere)")
+    early = len(treated) - len(identified)
+    return [f"{early} unit(s) treated from the first period left out (no period before adoption)"] if early else []
+
+
+def _usable_covariates(df, tname, idname, xformla: str | None) -> tuple[str | None, list[str]]:
+    """Covariates of a plain `~ a + b` formula that vary and are not collinear (unit level, first period)."""
+    if not xformla:
+        return None, []
+    terms = [t.strip() for t in xformla.replace("~", "", 1).split("+") if t.strip()]
+    if not all(t in df.columns for t in terms):
+        return xformla, []  # a formula with transformations: leave it to the estimator
+    from .ate import design_matrix, drop_redundant
+
+    first = df.sort_values(tname).groupby(idname).head(1)
+    kept, dropped = drop_redundant(design_matrix(first, terms))
+    notes = [f"covariate {name} left out: constant, or determined by the other covariates" for name in dropped]
+    names = [t for t in terms if any(col == t or col.startswith(f"{t}_") for col in kept.columns)]
+    return ("~ " + " + ".join(names)) if names else None, notes
+
+
+def _library_notes(caught) -> list[str]:
+    """moderndid's warnings as short notes (it warns once per group-time cell)."""
+    messages = list(dict.fromkeys(str(w.message).split(". ")[0] for w in caught))
+    return [m for m in messages if "Wald pre-test" not in m][:5]
 
 
 def aggte(result: GroupTimeEffects, type: str = "simple", min_e: float | None = None, max_e: float | None = None,
@@ -134,7 +197,7 @@ def aggte(result: GroupTimeEffects, type: str = "simple", min_e: float | None = 
         band_se = np.asarray(banded.se_by_event)
         by["band_low"], by["band_high"] = by["estimate"] - critical * band_se, by["estimate"] + critical * band_se
     influence = np.asarray(analytic.influence_func) if type != "simple" else None
-    return Aggregate(type, overall, se, overall - z * se, overall + z * se, by, result.n_units, influence)
+    return Aggregate(type, overall, se, overall - z * se, overall + z * se, by, result.n_units, influence, list(result.notes))
 
 
 @dataclass

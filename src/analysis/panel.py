@@ -55,12 +55,16 @@ def feols(df: pd.DataFrame, y: str, regressors: list[str], fixed_effects: list[s
         "term": fit.coef().index, "estimate": fit.coef().to_numpy(), "std_error": fit.se().to_numpy(),
         "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy(), "pvalue": fit.pvalue().to_numpy(),
     })
-    label = f"CRV1 by {' and '.join(cluster_names)}" if cluster_names else vcov
+    label = f"CRV1 by {' and '.join([cluster] if isinstance(cluster, str) else cluster)}" if cluster_names else vcov
     return PanelFit(table, int(fit._N), label, fit)
 
 
 def _integer_clusters(df: pd.DataFrame, cluster) -> tuple[pd.DataFrame, list[str]]:
-    """Cluster ids as integers (the bootstrap needs them numeric); names of the new columns."""
+    """Cluster ids as integers (the bootstrap needs them numeric); names of the new columns.
+
+    A missing cluster id is an error: coded as one more cluster it would pool unrelated
+    rows and change every standard error.
+    """
     if cluster is None:
         return df, []
     names = [cluster] if isinstance(cluster, str) else list(cluster)
@@ -68,10 +72,23 @@ def _integer_clusters(df: pd.DataFrame, cluster) -> tuple[pd.DataFrame, list[str
         raise ValueError("cluster by one or two variables")
     data = df.copy()
     coded = []
-    for name in names:
-        data[f"{name}_cluster"] = pd.factorize(data[name])[0].astype(np.int64)
-        coded.append(f"{name}_cluster")
+    for number, name in enumerate(names):
+        missing = int(data[name].isna().sum())
+        if missing:
+            raise ValueError(f"cluster variable {name!r} is missing in {missing:,} row(s); drop or fill them first")
+        column = _unused_name(data, f"cluster_code_{number}")
+        data[column] = pd.factorize(data[name])[0].astype(np.int64)
+        coded.append(column)
     return data, coded
+
+
+def _unused_name(df: pd.DataFrame, stem: str) -> str:
+    """`stem`, or `stem_1`, `stem_2`, ... : a column name the caller's table does not use."""
+    name, number = stem, 0
+    while name in df.columns:
+        number += 1
+        name = f"{stem}_{number}"
+    return name
 
 
 def wild_cluster_bootstrap(result: PanelFit, term: str, reps: int = WILD_BOOTSTRAP_REPS, seed: int = WILD_BOOTSTRAP_SEED) -> dict:
