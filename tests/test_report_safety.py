@@ -355,3 +355,38 @@ def test_missing_dataset_is_a_message(tmp_path, capsys):
     assert main(report_cli("--data", str(tmp_path / "nonexistent"), "--out", str(tmp_path / "r"))) == 1
     assert "nonexistent: no such dataset" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+# --- the cache stays within its size limit ----------------------------------------------------
+
+
+def cache_entry(cache_dir: Path, notebook: str, key: str, size: int, used: float) -> Path:
+    entry = cache_dir / notebook / key
+    entry.mkdir(parents=True)
+    (entry / "executed.ipynb").write_bytes(b"x" * size)
+    (entry / "meta.json").write_text('{"seconds": 1.0}')
+    os.utime(entry / "meta.json", (used, used))
+    return entry
+
+
+def test_cache_evicts_least_recently_used_entries(tmp_path):
+    from analysis.report import cache
+
+    old = cache_entry(tmp_path, "nb", "a" * 24, 400, used=1_000)
+    recent = cache_entry(tmp_path, "nb", "b" * 24, 400, used=3_000)
+    used_again = cache_entry(tmp_path, "other", "c" * 24, 400, used=2_000)
+    assert cache.lookup(used_again)  # a hit makes it the most recently used
+    foreign = tmp_path / "nb" / "notes"  # not an entry of ours: never removed
+    foreign.mkdir()
+    (foreign / "big.bin").write_bytes(b"y" * 5_000)
+    removed = cache.prune(tmp_path, limit_bytes=900)
+    assert removed == [old] and recent.exists() and used_again.exists() and foreign.exists()
+    assert cache.prune(tmp_path, limit_bytes=500) == [recent]
+
+
+def test_build_prunes_its_cache(tiny_dir, tmp_path):
+    out = tmp_path / "reports" / "2022Q4"
+    run(tiny_dir, out, cache_limit_bytes=1)  # nothing fits: the entry just written is evicted
+    assert not list((out.parent / "cache").rglob("meta.json"))
+    run(tiny_dir, out, force=True)
+    assert len(list((out.parent / "cache").rglob("meta.json"))) == 1

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -15,7 +14,7 @@ from pathlib import Path
 from ..errors import DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
 from .. import csvout
-from . import publish, record, schema, uptodate
+from . import cache, publish, record, schema, uptodate
 from .outcome import BuildResult, NotebookResult
 from .pool import WorkerPool
 from .worker_status import CRASHED, OK, TIMED_OUT
@@ -34,6 +33,7 @@ def build(
     *,
     allow_failures: bool = False,
     min_cell_size: int = 5,
+    cache_limit_bytes: int = cache.DEFAULT_LIMIT_BYTES,
     overrides: dict[str, dict] | None = None,
     specs: tuple[schema.NotebookSpec, ...] | None = None,
     notebooks_dir: Path = NOTEBOOKS,
@@ -80,14 +80,15 @@ def build(
             return current
 
         jobs = jobs or os.cpu_count() or 1
+        cache_dir = cache_dir or out.parent / CACHE_NAME
         # Workers start now, so their imports overlap with loading and validating the data.
         pool = WorkerPool(min(jobs, len(specs)))
         try:
-            job = _Build(specs, data_path, period, out, notebooks_dir, cache_dir or out.parent / CACHE_NAME,
-                         base_record, force, allow_failures, log)
+            job = _Build(specs, data_path, period, out, notebooks_dir, cache_dir, base_record, force, allow_failures, log)
             return job.run(given, pool, started)
         finally:
             pool.close()
+            cache.prune(cache_dir, cache_limit_bytes)
 
 
 class _Build:
@@ -226,16 +227,11 @@ def _execute_all(specs, parameters, keys, staging, notebooks_dir, cache_dir, bas
         return outcome
 
     # Longest first (durations from earlier runs), so the last notebook to start is a short one.
-    order = sorted(enumerate(specs, start=1), key=lambda item: -_expected_seconds(cache_dir, item[1]))
+    order = sorted(enumerate(specs, start=1),
+                   key=lambda item: -cache.expected_seconds(cache_dir, item[1].name, float(item[1].timeout_seconds)))
     with ThreadPoolExecutor(max_workers=pool.size) as threads:
         finished = dict(zip((spec.name for _, spec in order), threads.map(run, order)))
     return [finished[spec.name] for spec in specs]
-
-
-def _expected_seconds(cache_dir: Path, spec) -> float:
-    """The notebook's duration in its latest cached run; unknown ones count as long."""
-    metas = sorted((cache_dir / spec.name).glob("*/meta.json"), key=lambda p: p.stat().st_mtime)
-    return json.loads(metas[-1].read_text())["seconds"] if metas else float(spec.timeout_seconds)
 
 
 def _execute(spec, parameters, staging, notebooks_dir, pool: WorkerPool) -> NotebookResult:
@@ -265,26 +261,16 @@ def _execute(spec, parameters, staging, notebooks_dir, pool: WorkerPool) -> Note
 
 
 def _from_cache(entry: Path, staging: Path, spec, parameters) -> NotebookResult | None:
-    if not (entry / "executed.ipynb").exists():
+    meta = cache.lookup(entry)
+    if meta is None:
         return None
-    shutil.copy2(entry / "executed.ipynb", staging / f"{spec.name}.ipynb")
-    if (entry / "results").exists():
-        shutil.copytree(entry / "results", staging / "results" / spec.name, dirs_exist_ok=True)
-    meta = json.loads((entry / "meta.json").read_text())
+    cache.copy_out(entry, staging / f"{spec.name}.ipynb", staging / "results" / spec.name)
     return NotebookResult(spec.name, spec.title, OK, meta["seconds"], parameters, cached=True)
 
 
 def _to_cache(entry: Path, staging: Path, spec) -> None:
-    tmp = entry.with_name(entry.name + f".tmp-{uuid.uuid4().hex[:6]}")
-    tmp.mkdir(parents=True)
-    shutil.copy2(staging / f"{spec.name}.ipynb", tmp / "executed.ipynb")
-    produced = staging / "results" / spec.name
-    if produced.exists():
-        shutil.copytree(produced, tmp / "results")
     status = json.loads((staging / ".jobs" / f"{spec.name}.status.json").read_text())
-    (tmp / "meta.json").write_text(json.dumps({"seconds": status["seconds"]}))
-    shutil.rmtree(entry, ignore_errors=True)
-    tmp.rename(entry)
+    cache.store(entry, staging / f"{spec.name}.ipynb", staging / "results" / spec.name, status["seconds"])
 
 
 def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict) -> None:
