@@ -20,10 +20,14 @@ import time
 
 # One BLAS thread per kernel: with several notebooks at once on few cores,
 # threaded BLAS makes them fight over the cores (see shared perf anchors).
+# One thread for compiled loops too (pyfixest's numba and Rust demeaning): a fixed summation
+# order makes two builds of the same report give byte-identical estimates.
 KERNEL_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+    "RAYON_NUM_THREADS": "1",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures inline whatever the caller set
 }

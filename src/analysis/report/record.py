@@ -11,7 +11,9 @@ from pathlib import Path
 
 from ..paths import PROJECT_ROOT
 
-PACKAGES = ("numpy", "pandas", "pyarrow", "duckdb", "scipy", "statsmodels", "scikit-learn", "matplotlib", "papermill", "nbconvert")
+# The packages whose code computes or renders a report's results (the run record lists their versions).
+PACKAGES = ("numpy", "pandas", "pyarrow", "duckdb", "scipy", "statsmodels", "pyfixest", "moderndid", "wildboottest",
+            "matplotlib", "papermill", "nbconvert")
 TABLE_SUFFIXES = (".csv", ".parquet", ".duckdb", ".db")
 TRUTH_FILE = "truth.json"  # the simulated world's planted truth: notebooks read it too
 

@@ -40,7 +40,22 @@ def run(job: dict) -> dict:
         status, message = DEAD_KERNEL, f"the kernel died: {err}"
     except Exception as err:  # report anything else as a failure of this notebook only
         status, message = FAILED, f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
+    _stable_cell_ids(job["output"])
     return {"status": status, "message": message, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _stable_cell_ids(path: str) -> None:
+    """Give the cell papermill injects a fixed id (it draws a random one), so two builds match."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return  # no executed notebook was written; the failure is reported already
+    for number, cell in enumerate(notebook.cells):
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = f"injected-parameters-{number}"
+    nbformat.write(notebook, path)
 
 
 def _die_with_parent(poll_seconds: float = 0.2) -> None:
