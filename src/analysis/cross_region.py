@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import did
 from .data import Dataset
+from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, name_list, region_names, suppress
 from .metrics import quarters_of, region_quarter
 
 STUDY = "cross_region"
@@ -49,17 +50,21 @@ def _regions_with(dataset: Dataset, programs: tuple[str, ...]) -> set[str]:
     return set().union(*(dataset.program_starts(p) for p in programs))
 
 
-def check(cells: pd.DataFrame, outcome: str) -> list[str]:
-    """Raise PanelError when the design cannot run; return warnings for thin cohorts."""
+def check(cells: pd.DataFrame, outcome: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> list[str]:
+    """Raise PanelError when the design cannot run; return warnings for thin cohorts.
+
+    Messages name only regions with at least `min_cell_size` inspections (disclosure control).
+    """
     usable = cells.dropna(subset=[outcome])
     n_periods = cells["t"].nunique()
     counts = usable.groupby("region_id").size()
     incomplete = counts[counts < n_periods]
     missing_units = set(cells["region_id"]) - set(counts.index)
     if len(incomplete) or missing_units:
-        shown = ", ".join(sorted(list(incomplete.index) + sorted(missing_units))[:8])
+        lacking = sorted(list(incomplete.index) + sorted(missing_units))
+        named, withheld = region_names(lacking, region_inspections(cells), min_cell_size)
         raise PanelError(f"{outcome}: unbalanced panel; {len(incomplete) + len(missing_units)} region(s) lack some of the "
-                         f"{n_periods} quarters (first: {shown}); drop them or fill the gaps before estimating")
+                         f"{n_periods} quarters ({name_list(named, withheld, limit=8)}); drop them or fill the gaps before estimating")
     cohorts = usable.drop_duplicates("region_id").groupby("g").size()
     if 0 not in cohorts.index:
         raise PanelError("no never-treated regions to compare with")
@@ -67,6 +72,13 @@ def check(cells: pd.DataFrame, outcome: str) -> list[str]:
         raise PanelError("no region adopted cross-region enforcement within the data")
     thin = cohorts[(cohorts.index > 0) & (cohorts < MIN_COHORT_UNITS)]
     return [f"the cohort adopting in quarter {g} has only {n} region(s); its effects are imprecise" for g, n in thin.items()]
+
+
+def region_inspections(cells: pd.DataFrame) -> pd.Series:
+    """Inspections per region over the panel's quarters (what decides whether a region may be named)."""
+    if "inspections" not in cells.columns:
+        return pd.Series(dtype=float)
+    return cells.groupby("region_id", observed=True)["inspections"].sum()
 
 
 def complete_units(cells: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, list[str]]:
@@ -79,18 +91,23 @@ def complete_units(cells: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, lis
     return cells[cells["region_id"].isin(keep)], dropped
 
 
-def estimates(cells: pd.DataFrame, outcomes=OUTCOMES, drop_incomplete: bool = True) -> dict[str, dict]:
+def estimates(cells: pd.DataFrame, outcomes=OUTCOMES, drop_incomplete: bool = True,
+              min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> dict[str, dict]:
     """Callaway-Sant'Anna (simple and dynamic) and TWFE (static and event study) for each outcome.
 
     With `drop_incomplete`, regions lacking a quarter of an outcome are left out of that
-    outcome's comparison, and the notes (returned under "warnings") say which.
+    outcome's comparison, and the notes (returned under "warnings") say which; regions
+    with fewer than `min_cell_size` inspections are counted there, not named (what was
+    withheld is under "withheld").
     """
     out = {}
+    inspections = region_inspections(cells)
     for outcome in outcomes:
         data, dropped = complete_units(cells, outcome) if drop_incomplete else (cells, [])
+        named, withheld = region_names(dropped, inspections, min_cell_size, where=f"{outcome}: regions left out")
         notes = [f"{outcome}: {len(dropped)} region(s) with an undefined value in some quarter left out "
-                 f"({', '.join(dropped[:6])}{', ...' if len(dropped) > 6 else ''})"] if dropped else []
-        notes += check(data, outcome)
+                 f"({name_list(named, withheld)})"] if dropped else []
+        notes += check(data, outcome, min_cell_size)
         for note in notes:
             warnings.warn(note, stacklevel=2)
         data = data[["unit", "t", "g", outcome]]
@@ -102,6 +119,7 @@ def estimates(cells: pd.DataFrame, outcomes=OUTCOMES, drop_incomplete: bool = Tr
             "twfe": did.twfe(data, outcome, "t", "unit", "g"),
             "twfe_dynamic": did.twfe_event_study(data, outcome, "t", "unit", "g"),
             "warnings": notes,
+            "withheld": withheld,
         }
     return out
 
@@ -145,12 +163,14 @@ def adoption_timeline(cells: pd.DataFrame) -> pd.DataFrame:
     return first.sort_values(["g", "region_id"]).reset_index(drop=True)
 
 
-def capture_check(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
+def capture_check(dataset: Dataset, last_period: str | None = None,
+                  min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
     """Within the same region and quarter, do outside teams' inspections end differently from local ones?
 
     Inspection-level regressions on the outside-team dummy with region x quarter fixed
     effects, errors clustered by region, over regions and quarters with cross-region
-    enforcement in force.
+    enforcement in force. A difference resting on fewer than `min_cell_size` inspections
+    by outside or by local teams is withheld (disclosure control).
     """
     import pyfixest as pf
 
@@ -167,15 +187,20 @@ def capture_check(dataset: Dataset, last_period: str | None = None) -> pd.DataFr
         data = data[data["quarter"] <= last_period]
     mixed = data.groupby(["region", "quarter"])["outside_team"].transform(lambda s: 0 < s.mean() < 1)
     data = data[mixed.astype(bool)]
+    where = "capture check: outside minus local teams"
     if data.empty:
-        return pd.DataFrame(columns=["outcome", "estimate", "std_error", "ci_low", "ci_high", "n_obs"])
+        return pd.DataFrame(columns=["outcome", "estimate", "std_error", "ci_low", "ci_high", "n_obs"]), Withheld(where, min_cell_size)
+    outside = int(data["outside_team"].sum())
+    smallest_arm = min(outside, len(data) - outside)
     rows = []
     for outcome in ("case_filed", "penalty_amount", "major_hazard_found"):
         fit = pf.feols(f"{outcome} ~ outside_team | region^quarter", data=data, vcov={"CRV1": "region"})
         low, high = fit.confint().loc["outside_team"].to_numpy()
         rows.append({"outcome": outcome, "estimate": float(fit.coef()["outside_team"]), "std_error": float(fit.se()["outside_team"]),
-                     "ci_low": float(low), "ci_high": float(high), "n_obs": int(fit._N)})
-    return pd.DataFrame(rows)
+                     "ci_low": float(low), "ci_high": float(high), "n_obs": int(fit._N), "smallest_arm": smallest_arm})
+    shown, withheld = suppress(pd.DataFrame(rows), "smallest_arm", ["estimate", "std_error", "ci_low", "ci_high", "n_obs"],
+                               min_cell_size, withhold_count=False, where=where)
+    return shown.drop(columns="smallest_arm"), withheld
 
 
 def quarter_labels(cells: pd.DataFrame) -> dict[int, str]:

@@ -9,12 +9,19 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 from .data import Dataset
-from .metrics import compute
+from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, suppress, suppress_metrics
+from .metrics import ReportingPeriod, compute, parse_period, quarters_of, trend
 
 JIANGSU_METRICS = ("key_matter_cases", "penalty_total", "avg_case_value", "double_penalty_cases", "major_hazard_filing_rate")
+# The inspections each ratio is built from (disclosure control): fines come from cases only,
+# the filing rate from inspections that found a major hazard.
+JIANGSU_BASIS = {"key_matter_cases": "inspections", "penalty_total": "cases", "avg_case_value": "cases",
+                 "double_penalty_cases": "inspections", "major_hazard_filing_rate": "with_major"}
+LATEST_COLUMNS = ["province", "inspections", "case_rate", "avg_case_value", "officers", "inspections_yoy", "case_rate_yoy"]
 
 
 @lru_cache(maxsize=1)
@@ -30,11 +37,17 @@ def figure(region: str, metric: str) -> float:
     return float(rows["value"].iloc[0])
 
 
-def jiangsu_comparison(dataset: Dataset, period: str = "2022H1") -> pd.DataFrame:
-    """Jiangsu's year-on-year ratios in the data beside the notice's (2022H1 over 2021H1)."""
+def jiangsu_comparison(dataset: Dataset, period: str = "2022H1",
+                       min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
+    """Jiangsu's year-on-year ratios in the data beside the notice's (2022H1 over 2021H1).
+
+    A ratio built from fewer than `min_cell_size` inspections in either half-year (cases
+    for fines, inspections finding a major hazard for the filing rate) is withheld.
+    """
+    where = f"Jiangsu, {period} over a year earlier"
     row = compute(dataset, by="province", period=period, yoy=True).set_index("province")
     if "Jiangsu" not in row.index:
-        return pd.DataFrame(columns=["metric", "notice", "data", "relative_difference"])
+        return pd.DataFrame(columns=["metric", "notice", "data", "relative_difference"]), Withheld(where, min_cell_size)
     data = row.loc["Jiangsu"]
     out = pd.DataFrame(
         {
@@ -44,14 +57,71 @@ def jiangsu_comparison(dataset: Dataset, period: str = "2022H1") -> pd.DataFrame
         }
     )
     out["relative_difference"] = out["data"] / out["notice"] - 1
-    return out
+    now = _inspection_counts(dataset, "Jiangsu", parse_period(period))
+    before = _inspection_counts(dataset, "Jiangsu", parse_period(period).year_before())
+    out["basis"] = [min(now[JIANGSU_BASIS[m]], before[JIANGSU_BASIS[m]]) for m in JIANGSU_METRICS]
+    shown, withheld = suppress(out, "basis", ["data", "relative_difference"], min_cell_size, withhold_count=False, where=where)
+    return shown.drop(columns="basis"), withheld
+
+
+def jiangsu_reading(comparison: pd.DataFrame) -> str:
+    """One sentence: where the data and the notice differ most (among ratios not withheld)."""
+    shown = comparison.dropna(subset=["relative_difference"])
+    if comparison.empty:
+        return "The data has no Jiangsu inspections in this period, so there is nothing to set beside the notice."
+    if shown.empty:
+        return "Every Jiangsu ratio is withheld or not defined: too few inspections to compare with the notice."
+    worst = shown.loc[shown["relative_difference"].abs().idxmax()]
+    return (f"The largest gap between the data and the notice is in {worst.metric.replace('_', ' ')}: "
+            f"{worst.data:.3f} against {worst.notice:.3f} ({worst.relative_difference:+.1%}).")
+
+
+def _inspection_counts(dataset: Dataset, province: str, period: ReportingPeriod) -> dict[str, int]:
+    """A province's inspections, cases and inspections finding a major hazard in a period."""
+    inspections = dataset.inspections
+    in_province = np.asarray(inspections["region_id"].map(dataset.province_by_region()) == province, dtype=bool)
+    in_period = np.asarray(quarters_of(inspections["inspection_date"]).isin(period.quarters), dtype=bool)
+    rows = inspections[in_province & in_period]
+    return {"inspections": len(rows), "cases": int(rows["case_filed"].sum()), "with_major": int((rows["major_hazards"] > 0).sum())}
 
 
 def hunan_staffing(dataset: Dataset) -> pd.DataFrame:
-    """Hunan's officers at the end of 2021 and 2022 beside the notice's before/after figures."""
+    """Hunan's officers at the end of 2021 and 2022 beside the notice's before/after figures.
+
+    Not under disclosure control: officers are counts of staff, not of inspections, and
+    say nothing about any enterprise.
+    """
     rows = []
     for label, year, metric in (("before", "2021", "officers_before"), ("after", "2022", "officers_after")):
         table = compute(dataset, by="province", period=year).set_index("province")
         value = float(table.loc["Hunan", "officers"]) if "Hunan" in table.index else float("nan")
         rows.append({"when": label, "period": f"{year}Q4", "notice": figure("Hunan", metric), "data": value})
     return pd.DataFrame(rows)
+
+
+def province_trends(dataset: Dataset, period: str, metrics: list[str],
+                    min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
+    """`metrics.trend` by province and quarter up to `period`, `metrics` withheld where built from
+    fewer than `min_cell_size` inspections (and further so that quarterly national totals do
+    not reveal them). Officers are staff, not inspections: they stay as they are."""
+    quarterly = trend(dataset, by="province", granularity="quarter")
+    quarterly = quarterly[quarterly["period"] <= period].reset_index(drop=True)
+    return suppress_metrics(quarterly, metrics, min_cell_size, group_totals=["period"], where="trends by province and quarter")
+
+
+def latest_by_province(dataset: Dataset, period: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
+    """The quarter's figures by province with year-on-year ratios, under disclosure control.
+
+    Cells from fewer than `min_cell_size` inspections are withheld (the average fine counts
+    its cases; a ratio to a year earlier counts the smaller of the two quarters), and more
+    so that the national figures on the report index do not reveal them. Officers are shown.
+    """
+    table = compute(dataset, by="province", period=period, yoy=True)
+    year_before = (table["inspections"] / table["inspections_yoy"]).round().fillna(0)  # none a year earlier: no ratio
+    table["yoy_basis"] = np.minimum(table["inspections"], year_before)
+    shown, withheld = suppress(
+        table, "inspections", ["case_rate", "avg_case_value", "inspections_yoy", "case_rate_yoy"], min_cell_size,
+        group_totals=(), basis={"avg_case_value": "cases", "inspections_yoy": "yoy_basis", "case_rate_yoy": "yoy_basis"},
+        where=f"{period} by province",
+    )
+    return shown[LATEST_COLUMNS], withheld

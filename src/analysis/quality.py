@@ -6,6 +6,7 @@ import pandas as pd
 
 from . import contract as c
 from .data import Dataset
+from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, suppress_grid
 
 
 def coverage(dataset: Dataset) -> pd.DataFrame:
@@ -14,6 +15,13 @@ def coverage(dataset: Dataset) -> pd.DataFrame:
     province = inspections["region_id"].map(dataset.province_by_region())
     quarter = inspections["inspection_date"].dt.to_period("Q").astype(str)
     return pd.crosstab(province, quarter).rename_axis(index="province", columns="quarter")
+
+
+def published_coverage(dataset: Dataset, min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
+    """`coverage` as a reviewer page may show it: province-quarter cells with fewer than
+    `min_cell_size` inspections withheld (missing), and more withheld so that province and
+    quarter totals do not reveal them (disclosure.suppress_grid); zeros stay."""
+    return suppress_grid(coverage(dataset), min_cell_size, margins=True, where="coverage: inspections per province and quarter")
 
 
 def missingness(dataset: Dataset) -> pd.DataFrame:

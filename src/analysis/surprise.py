@@ -14,6 +14,7 @@ import pandas as pd
 
 from .ate import METHODS, Estimate, estimate_many
 from .data import Dataset
+from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .metrics import quarters_of
 
 STUDY = "surprise"
@@ -95,6 +96,24 @@ def heterogeneity(table: pd.DataFrame, outcome: str, by: str, method: str = "aip
                 row["note"] = str(err)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def subgroup_table(table: pd.DataFrame, outcome: str, by: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
+                   method: str = "aipw", min_group: int = 500) -> tuple[pd.DataFrame, Withheld]:
+    """`heterogeneity` as a reviewer page may show it (disclosure control).
+
+    A subgroup's inspection count is withheld when below `min_cell_size`, and more counts
+    so that the study's published total does not reveal it; an estimate is withheld when
+    either arm (unannounced or announced) has fewer than `min_cell_size` inspections,
+    since it then leans on those few inspections' outcomes.
+    """
+    frame = heterogeneity(table, outcome, by, method=method, min_group=min_group)
+    arms = pd.crosstab(table[by], table[TREATMENT]).reindex(columns=[False, True], fill_value=0).min(axis=1)
+    frame["smallest_arm"] = frame[by].map(arms).fillna(0)
+    counts, withheld_counts = suppress(frame, "n_obs", [], min_cell_size, group_totals=(), where=f"effect by {by}: inspections")
+    shown, withheld_estimates = suppress(counts, "smallest_arm", ["estimate", "ci_low", "ci_high"], min_cell_size,
+                                         withhold_count=False, where=f"effect by {by}: estimates")
+    return shown.drop(columns="smallest_arm"), combine(f"effect on {outcome} by {by}", withheld_counts, withheld_estimates)
 
 
 def sensitivity(table: pd.DataFrame, results: list[Estimate], method: str = "aipw") -> pd.DataFrame:

@@ -105,7 +105,12 @@ def dose_response(cells: pd.DataFrame, outcome: str = "inspections", bins: int =
 
 
 def technical_inspector_standard(cells: pd.DataFrame) -> pd.DataFrame:
-    """Technical inspectors per officer by province in the last quarter, against Beijing's 1:2 standard."""
+    """Technical inspectors per officer by province in the last quarter, against Beijing's 1:2 standard.
+
+    Not under disclosure control: every column counts staff (staffing table), not
+    inspections, and says nothing about any enterprise. A region enters only through the
+    join with its quarter's output, which is not shown.
+    """
     last = cells[cells["quarter"] == cells["quarter"].max()]
     # "One per two officers": a region meets it with at least floor(officers / 2) technical inspectors.
     meets = last["technical_inspectors"].astype(float) >= np.floor(last["officers"] * BEIJING_STANDARD)

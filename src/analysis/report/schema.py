@@ -75,22 +75,29 @@ def _half_year(value: str) -> str | None:
     return None if HALF_YEAR.match(value) else f"{value!r} is not a half-year like 2022H1"
 
 
+def _at_least_one(value: int) -> str | None:
+    return None if value >= 1 else f"must be at least 1, got {value}"
+
+
 DATA_DIR = Param("data_dir", str, "", "dataset directory or .duckdb file; empty means the bundled simulated world")
 PERIOD = Param("period", str, "2024Q4", "report quarter", _quarter)
+MIN_CELL_SIZE = Param("min_cell_size", int, 5, "disclosure control: withhold any figure or table cell built from fewer inspections",
+                      _at_least_one)
 
 NOTEBOOKS: tuple[NotebookSpec, ...] = (
-    NotebookSpec("00_data_quality", "Data quality", (DATA_DIR, PERIOD), timeout_seconds=300),
+    NotebookSpec("00_data_quality", "Data quality", (DATA_DIR, PERIOD, MIN_CELL_SIZE), timeout_seconds=300),
     NotebookSpec(
         "01_reform_overview",
         "Reform overview: the notice's figures and the data",
-        (DATA_DIR, PERIOD, Param("notice_period", str, "2022H1", "the half-year the notice compared with a year earlier", _half_year)),
+        (DATA_DIR, PERIOD, Param("notice_period", str, "2022H1", "the half-year the notice compared with a year earlier", _half_year),
+         MIN_CELL_SIZE),
         timeout_seconds=300,
     ),
-    NotebookSpec("02_surprise_inspections", "Study 1: unannounced inspections and case outcomes", (DATA_DIR, PERIOD),
+    NotebookSpec("02_surprise_inspections", "Study 1: unannounced inspections and case outcomes", (DATA_DIR, PERIOD, MIN_CELL_SIZE),
                  timeout_seconds=900),
     NotebookSpec("03_cross_region_enforcement", "Study 2: cross-region enforcement (staggered difference-in-differences)",
-                 (DATA_DIR, PERIOD), timeout_seconds=900),
-    NotebookSpec("04_team_expansion", "Study 3: team expansion, staffing and enforcement output", (DATA_DIR, PERIOD),
+                 (DATA_DIR, PERIOD, MIN_CELL_SIZE), timeout_seconds=900),
+    NotebookSpec("04_team_expansion", "Study 3: team expansion, staffing and enforcement output", (DATA_DIR, PERIOD, MIN_CELL_SIZE),
                  timeout_seconds=900),
 )
 NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
