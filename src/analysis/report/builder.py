@@ -119,7 +119,8 @@ class _Build:
                     _to_cache(self.cache_dir / spec.name / keys[spec.name], staging, spec)
             self.record["timings"] = {"total_seconds": round(time.perf_counter() - started, 2)}
             self.record["notebooks"] = [asdict(o) for o in outcomes]
-            self.record["disclosure"] = _suppressions(staging / "results")
+            self.record["disclosure"] = _notebook_records(staging / "results", "disclosure.json")
+            self.record["limitations"] = _notebook_records(staging / "results", "limitations.json")
             estimates = results.merge(staging / "results")
             csvout.write_csv(estimates, staging / "estimates.csv")
             headline = _headline(dataset, self.period, self.record["min_cell_size"])
@@ -167,14 +168,15 @@ class _Build:
         return BuildResult(triage, outcomes, published=False)
 
 
-def _suppressions(results_dir: Path) -> dict[str, list]:
-    """What each notebook withheld under disclosure control (its disclosure.json)."""
+def _notebook_records(results_dir: Path, name: str) -> dict[str, list]:
+    """Each notebook's list from `name` in its results folder: what it withheld (disclosure.json)
+    or could not do (limitations.json)."""
     found: dict[str, list] = {}
-    for file in sorted(results_dir.glob("*/disclosure.json")) if results_dir.exists() else []:
+    for file in sorted(results_dir.glob(f"*/{name}")) if results_dir.exists() else []:
         try:
             found[file.parent.name] = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
-            found[file.parent.name] = [{"error": f"unreadable disclosure record: {err}"}]
+            found[file.parent.name] = [{"error": f"unreadable record: {err}"}]
     return found
 
 

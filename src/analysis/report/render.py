@@ -7,6 +7,7 @@ parameters is escaped here.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import re
@@ -39,6 +40,8 @@ table.report-table td, table.report-table th, table.dataframe td, table.datafram
 table.report-table th:first-child, table.report-table td:first-child, table.status td:first-child { text-align: left; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding: .25rem 0; }
 p.reading { border-left: 3px solid #0969da; padding-left: .75rem; }
+.unavailable { border-left: 3px solid #9a6700; background: #fff8c5; padding: .4rem .75rem; }
+p.disclosure { font-size: 12px; color: #57606a; }
 .status-ok { color: #1a7f37; font-weight: 600; }
 .status-bad { color: #cf222e; font-weight: 600; }
 details.run-record { margin-top: 3rem; font-size: 12px; color: #57606a; }
@@ -76,7 +79,7 @@ def notebook_page(notebook: nbformat.NotebookNode, *, title: str, status: str, m
     exporter = HTMLExporter(template_name="basic")
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(notebook)
+    body, _ = exporter.from_notebook_node(without_stderr(notebook))
     header = (
         "<header class='report'><button class='toggle-code' onclick='toggleCode()'>Show code</button>"
         f"<p><a href='index.html'>&larr; Report index</a></p>"
@@ -84,6 +87,18 @@ def notebook_page(notebook: nbformat.NotebookNode, *, title: str, status: str, m
         f"{_parameter_table(parameters)}</header>"
     )
     return _page(title, header + _table_of_contents(body) + body, record, HtmlFormatter().get_style_defs(".highlight"))
+
+
+def without_stderr(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook without stderr output: library warnings and log lines are not for reviewers.
+
+    (The executed notebook beside the page keeps them for whoever debugs the run.)
+    """
+    clean = copy.deepcopy(notebook)
+    for cell in clean.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    return clean
 
 
 def failed_page(*, title: str, status: str, message: str, parameters: dict, record: dict) -> str:
@@ -109,11 +124,26 @@ def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, esti
         f"<p>Data: <code>{html.escape(str(record.get('data', {}).get('sha256', ''))[:16])}</code> &middot; "
         f"commit <code>{html.escape(str(record.get('git', {}).get('commit', ''))[:12])}</code></p></header>"
         f"<h2 id='estimates'>Headline estimates</h2>{_estimates_html(estimates)}"
+        f"{_limitations_html(results, record.get('limitations', {}))}"
         f"<h2 id='headline'>The quarter in figures</h2>{_frame_html(headline, 'The quarter against the same quarter a year earlier')}"
         "<h2 id='notebooks'>Notebooks</h2><table class='status'><thead><tr><th>notebook</th><th>status</th>"
         f"<th>duration</th><th>run</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     return _page(f"Report {period}", body, record)
+
+
+def _limitations_html(results: list[dict], limitations: dict[str, list[dict]]) -> str:
+    """Which analyses this data could not support, notebook by notebook (from each one's record)."""
+    titles = {r["name"]: r["title"] for r in results}
+    items = "".join(
+        f"<li><a href='{html.escape(name)}.html'>{html.escape(titles.get(name, name))}</a>: "
+        + "; ".join(f"{html.escape(str(e.get('section', '')))} &mdash; {html.escape(str(e.get('reason', '')))}" for e in entries)
+        + "</li>"
+        for name, entries in limitations.items() if entries
+    )
+    if not items:
+        return ""
+    return f"<h2 id='limitations'>What this data could not support</h2><ul class='unavailable'>{items}</ul>"
 
 
 def _estimates_html(estimates: pd.DataFrame) -> str:
