@@ -8,6 +8,7 @@ and the simulator all read one source of truth.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 # Column kinds understood by the loader (see analysis.data for parsing rules).
 STRING = "string"  # free text, kept as str
@@ -23,6 +24,33 @@ QUARTER = "quarter"  # 2022Q3
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
 
+# Plausible dates: nothing in this data predates the 1990s work-safety regime, and a
+# date more than a year ahead is a typo (2202 for 2022) or a placeholder (2999-12-31).
+# `load(path, date_window=(start, end))` overrides the window.
+DATE_WINDOW_START = date(1990, 1, 1)
+DATE_WINDOW_YEARS_AHEAD = 1
+
+# Maxima far above anything real, so that they only catch unit slips, placeholders
+# (999999999) and values that would overflow a sum; docs/data-contract.md gives the why.
+MAX_PENALTY_YUAN = 1e10  # the largest work-safety fines are tens of millions of yuan
+MAX_HAZARDS = 10_000  # per inspection; a large plant inspection finds dozens
+MAX_OFFICERS_PER_INSPECTION = 1_000  # a team, not a workforce
+MAX_STAFF = 1_000_000  # per region and quarter; China's whole inspectorate is smaller
+MAX_TRAINEES = 100_000_000  # people trained in a region and quarter: below a province's population
+MAX_ENTERPRISES = 100_000_000  # China registers about 50 million enterprises
+MAX_POPULATION = 2_000_000_000  # above China's 1.4 billion
+MAX_ACCIDENTS = 1_000_000  # per region and quarter; national yearly totals are smaller
+
+
+def default_date_window(today: date | None = None) -> tuple[date, date]:
+    """The plausible date window: DATE_WINDOW_START to a year after `today` (both included)."""
+    today = today or date.today()
+    year = today.year + DATE_WINDOW_YEARS_AHEAD
+    try:
+        return DATE_WINDOW_START, today.replace(year=year)
+    except ValueError:  # 29 February
+        return DATE_WINDOW_START, today.replace(year=year, day=28)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -33,6 +61,11 @@ class Column:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     references_region: bool = False  # value must be an accepted region_id
+
+    @property
+    def is_text(self) -> bool:
+        """Text whose surrounding whitespace the loader trims."""
+        return self.kind in (STRING, CATEGORY, SNAKE, ENUM)
 
 
 @dataclass(frozen=True)
@@ -62,8 +95,8 @@ REGIONS = Table(
         Column("province", CATEGORY),
         Column("level", ENUM, choices=("province", "city", "county")),
         Column("parent_id", CATEGORY, required=False, references_region=True),
-        Column("enterprises", INTEGER, required=False, minimum=0),
-        Column("population", INTEGER, required=False, minimum=0),
+        Column("enterprises", INTEGER, required=False, minimum=0, maximum=MAX_ENTERPRISES),
+        Column("population", INTEGER, required=False, minimum=0, maximum=MAX_POPULATION),
     ),
     key=("region_id",),
     duplicate_key_is_structural=True,
@@ -82,13 +115,13 @@ INSPECTIONS = Table(
         Column("surprise", BOOLEAN),
         Column("cross_region", BOOLEAN),
         Column("inspecting_region_id", CATEGORY, required=False, references_region=True),
-        Column("officers", INTEGER, required=False, minimum=1),
+        Column("officers", INTEGER, required=False, minimum=1, maximum=MAX_OFFICERS_PER_INSPECTION),
         Column("technical_inspector", BOOLEAN, required=False),
         Column("key_matter", BOOLEAN, required=False),
-        Column("hazards_found", INTEGER, minimum=0),
-        Column("major_hazards", INTEGER, minimum=0),
+        Column("hazards_found", INTEGER, minimum=0, maximum=MAX_HAZARDS),
+        Column("major_hazards", INTEGER, minimum=0, maximum=MAX_HAZARDS),
         Column("case_filed", BOOLEAN),
-        Column("penalty_amount", NUMBER, minimum=0),
+        Column("penalty_amount", NUMBER, minimum=0, maximum=MAX_PENALTY_YUAN),
         Column("double_penalty", BOOLEAN),
     ),
     key=("inspection_id",),
@@ -105,11 +138,11 @@ STAFFING = Table(
     (
         Column("region_id", CATEGORY, references_region=True),
         Column("period", QUARTER),
-        Column("officers", INTEGER, minimum=0),
-        Column("technical_inspectors", INTEGER, required=False, minimum=0),
-        Column("social_supervisors", INTEGER, required=False, minimum=0),
-        Column("trainings", INTEGER, required=False, minimum=0),
-        Column("trainees", INTEGER, required=False, minimum=0),
+        Column("officers", INTEGER, minimum=0, maximum=MAX_STAFF),
+        Column("technical_inspectors", INTEGER, required=False, minimum=0, maximum=MAX_STAFF),
+        Column("social_supervisors", INTEGER, required=False, minimum=0, maximum=MAX_STAFF),
+        Column("trainings", INTEGER, required=False, minimum=0, maximum=MAX_STAFF),
+        Column("trainees", INTEGER, required=False, minimum=0, maximum=MAX_TRAINEES),
     ),
     key=("region_id", "period"),
 )
@@ -129,8 +162,8 @@ ACCIDENTS = Table(
     (
         Column("region_id", CATEGORY, references_region=True),
         Column("period", QUARTER),
-        Column("accidents", INTEGER, minimum=0),
-        Column("deaths", INTEGER, minimum=0),
+        Column("accidents", INTEGER, minimum=0, maximum=MAX_ACCIDENTS),
+        Column("deaths", INTEGER, minimum=0, maximum=MAX_ACCIDENTS),
     ),
     key=("region_id", "period"),
     required=False,

@@ -4,9 +4,11 @@
 >>> ds.inspections.dtypes                          # doctest: +SKIP
 >>> ds.reconciliation()                            # read = accepted + quarantined
 
-Structural faults (unreadable file, unknown format, missing table or required
-column, duplicate region_id) raise `DataContractError`. Row-level faults move the
-row to `Dataset.quarantine` with the file, line, column, value and reason; no row
+Structural faults (unreadable or empty file, unknown format, missing table or
+required column, a column named twice, duplicate region_id) raise
+`DataContractError`. Row-level faults (a bad or implausible value, a broken rule, a
+blank line, a row with more fields than the header) move the row to
+`Dataset.quarantine` with the file, physical line, column, value and reason; no row
 is dropped silently. `strict=True` turns any quarantined row into an error.
 """
 
@@ -20,9 +22,21 @@ import numpy as np
 import pandas as pd
 
 from . import contract as c
-from .errors import DataContractError
+from .errors import DataContractError, ParameterError
 from .readers import RawTable, read_dataset
-from .validation import Faults, apply_rules, check_references, duplicate_key_rows, finalize, type_table
+from .validation import (
+    BLANK_LINE,
+    ROW,
+    DateWindow,
+    Faults,
+    apply_rules,
+    case_only_differences,
+    check_references,
+    check_row_shape,
+    duplicate_key_rows,
+    finalize,
+    type_table,
+)
 
 QUARANTINE_COLUMNS = ["table", "file", "line", "column", "value", "reason", "all_faults", "record"]
 SHOWN_ROWS = 5  # how many offending rows a structural error message lists
@@ -38,6 +52,8 @@ class Dataset:
     files: dict[str, str]
     rows_read: dict[str, int]
     ignored_files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # plain sentences on how the input was read
+    unknown_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> columns outside the contract, in file order
 
     @property
     def regions(self) -> pd.DataFrame:
@@ -100,40 +116,43 @@ class Dataset:
         return (rows["column"] + ": " + rows["reason"]).value_counts().head(n)
 
 
-def load(path: str | Path, strict: bool = False) -> Dataset:
+def load(path: str | Path, strict: bool = False, date_window: tuple | None = None) -> Dataset:
     """Read and validate the dataset at `path` (a directory or a .duckdb file).
 
     Returns a `Dataset` whose tables hold only accepted rows, typed: dates as
     ``datetime64``, booleans as ``bool`` (``boolean`` when optional), integers as
     ``int64`` (``Int64`` when optional), low-cardinality strings as categoricals,
-    periods as quarterly ``Period``. Raises `DataContractError` on structural
-    faults, and on any quarantined row when `strict` is true.
+    periods as quarterly ``Period``. Text loses its surrounding whitespace.
+    Dates and quarters outside `date_window` (``(start, end)``, both included;
+    default `analysis.contract.default_date_window()`: 1990-01-01 to a year from
+    today) are quarantined. Raises `DataContractError` on structural faults, and on
+    any quarantined row when `strict` is true.
     """
-    raw_tables, ignored = read_dataset(path)
-    _require_tables(Path(path), raw_tables)
+    window = _date_window(date_window)
+    raw = read_dataset(path)
+    _require_tables(Path(path), raw.tables)
 
     tables: dict[str, pd.DataFrame] = {}
     quarantines: list[pd.DataFrame] = []
     rows_read: dict[str, int] = {}
-    accepted_regions: set[str] = set()
-    quarantined_regions: set[str] = set()
-    files = {name: raw.file for name, raw in raw_tables.items()}
+    notes = list(raw.notes)
+    unknown_columns: dict[str, list[str]] = {}
+    regions = _Regions()
+    files = {name: table.file for name, table in raw.tables.items()}
     for spec in c.TABLES:
-        raw = raw_tables.pop(spec.name, None)  # let each raw frame go once typed
-        if raw is None:
-            empty = finalize(spec, type_table(spec, pd.DataFrame(), Faults()))
-            tables[spec.name] = _share_region_categories(spec, empty, accepted_regions)
+        table = raw.tables.pop(spec.name, None)  # let each raw frame go once typed
+        if table is None:
+            empty = finalize(spec, type_table(spec, pd.DataFrame(), Faults(), window))
+            tables[spec.name] = _share_region_categories(spec, empty, regions.accepted)
             continue
-        _require_columns(spec, raw)
-        if spec.duplicate_key_is_structural:
-            _forbid_duplicate_keys(spec, raw)
-        accepted, quarantine = _validate(spec, raw, accepted_regions, quarantined_regions)
-        tables[spec.name] = _share_region_categories(spec, accepted, accepted_regions)
-        quarantines.append(quarantine)
-        rows_read[spec.name] = len(raw.frame)
+        checked = _validate(spec, table, regions, window)
+        tables[spec.name] = _share_region_categories(spec, checked.accepted, regions.accepted)
+        quarantines.append(checked.quarantine)
+        rows_read[spec.name] = len(table.frame)
+        unknown_columns.update(_unknown_columns(spec, table))
         if spec.name == "regions":
-            accepted_regions = set(accepted["region_id"].astype("str"))
-            quarantined_regions = set(_raw_text(raw.frame["region_id"])) - accepted_regions
+            regions = _Regions.of(checked)
+            notes.extend(_case_notes(table.file, checked.region_ids))
 
     dataset = Dataset(
         source=Path(path),
@@ -141,11 +160,38 @@ def load(path: str | Path, strict: bool = False) -> Dataset:
         quarantine=_concat_quarantine(quarantines),
         files=files,
         rows_read=rows_read,
-        ignored_files=ignored,
+        ignored_files=raw.ignored,
+        notes=notes,
+        unknown_columns=unknown_columns,
     )
     if strict and len(dataset.quarantine):
         raise DataContractError(_strict_message(dataset))
     return dataset
+
+
+def _date_window(date_window: tuple | None) -> DateWindow:
+    if date_window is None:
+        return DateWindow.default()
+    try:
+        start, end = (pd.Timestamp(d).date() for d in date_window)
+    except (TypeError, ValueError) as err:
+        raise ParameterError(f"date_window: expected (start, end) dates, got {date_window!r}") from err
+    if start > end:
+        raise ParameterError(f"date_window: start {start.isoformat()} is after end {end.isoformat()}")
+    return DateWindow(start, end)
+
+
+def _unknown_columns(spec: c.Table, raw: RawTable) -> dict[str, list[str]]:
+    extra = [name for name in raw.frame.columns if name not in spec.column_names]
+    return {spec.name: extra} if extra else {}
+
+
+def _case_notes(file: str, region_ids: set[str]) -> list[str]:
+    return [
+        f"{file}: region ids {' and '.join(map(repr, ids))} differ only in letter case; "
+        "they are kept as different regions (ids are case-sensitive)"
+        for ids in case_only_differences(region_ids)
+    ]
 
 
 def _share_region_categories(spec: c.Table, accepted: pd.DataFrame, region_ids: set[str]) -> pd.DataFrame:
@@ -187,13 +233,16 @@ def _require_columns(spec: c.Table, raw: RawTable) -> None:
         )
 
 
-def _forbid_duplicate_keys(spec: c.Table, raw: RawTable) -> None:
-    keys = raw.frame[list(spec.key)].astype("str")
-    repeated = keys.duplicated(keep=False).to_numpy()
+def _forbid_duplicate_keys(spec: c.Table, raw: RawTable, typed: pd.DataFrame) -> None:
+    """A key given twice (once trimmed) is structural here; rows with no key are
+    row faults already."""
+    keys = typed[list(spec.key)]
+    repeated = (keys.duplicated(keep=False) & keys.notna().all(axis=1)).to_numpy()
     if repeated.any():
         positions = np.flatnonzero(repeated)[:SHOWN_ROWS]
+        text = keys.astype("str")
         shown = ", ".join(
-            f"line {raw.first_line + p} ({'/'.join(keys.iloc[p])})" for p in positions
+            f"line {line} ({'/'.join(text.iloc[p])})" for p, line in zip(positions, raw.line_numbers(positions))
         )
         raise DataContractError(
             f"{raw.file}: column {'/'.join(spec.key)} must be unique; repeated at {shown}",
@@ -202,20 +251,45 @@ def _forbid_duplicate_keys(spec: c.Table, raw: RawTable) -> None:
         )
 
 
-def _validate(spec, raw: RawTable, accepted_regions, quarantined_regions) -> tuple[pd.DataFrame, pd.DataFrame]:
+@dataclass
+class _Checked:
+    accepted: pd.DataFrame
+    quarantine: pd.DataFrame
+    region_ids: set[str]  # regions only: every region_id in the file (trimmed), accepted or not
+
+
+@dataclass
+class _Regions:
+    """The region ids other tables may refer to."""
+
+    accepted: set[str] = field(default_factory=set)
+    quarantined: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, checked: _Checked) -> _Regions:
+        accepted = set(checked.accepted["region_id"].astype("str"))
+        return cls(accepted, checked.region_ids - accepted)
+
+
+def _validate(spec, raw: RawTable, regions: _Regions, window: DateWindow) -> _Checked:
+    _require_columns(spec, raw)
     frame = raw.frame.reset_index(drop=True)
     faults = Faults()
-    typed = type_table(spec, frame, faults)
+    check_row_shape(frame, raw.field_counts, raw.extra_fields, faults)
+    typed = type_table(spec, frame, faults, window)
+    if spec.duplicate_key_is_structural:
+        _forbid_duplicate_keys(spec, raw, typed)
+    region_ids = _distinct_text(typed["region_id"]) if spec.name == "regions" else set()
     if spec.name == "regions":  # parent_id may name any region in the file
-        check_references(spec, typed, set(_raw_text(frame["region_id"])), set(), faults)
+        check_references(spec, typed, region_ids, set(), faults)
     else:
-        check_references(spec, typed, accepted_regions, quarantined_regions, faults)
+        check_references(spec, typed, regions.accepted, regions.quarantined, faults)
     apply_rules(spec, typed, faults)
     if spec.key and not spec.duplicate_key_is_structural:
         _add_duplicate_faults(spec, raw, typed, faults)
     bad = faults.faulty_rows(len(frame))
     accepted = finalize(spec, typed.loc[~bad] if bad.any() else typed)
-    return accepted, _quarantine_rows(spec, raw, frame, faults)
+    return _Checked(accepted, _quarantine_rows(spec, raw, frame, faults), region_ids)
 
 
 def _add_duplicate_faults(spec, raw: RawTable, typed: pd.DataFrame, faults: Faults) -> None:
@@ -224,17 +298,20 @@ def _add_duplicate_faults(spec, raw: RawTable, typed: pd.DataFrame, faults: Faul
     if duplicate.any():
         reasons = pd.Series("", index=typed.index, dtype=object)
         reasons[first_position.index] = [
-            f"duplicate key {'/'.join(spec.key)} (first at line {raw.first_line + int(p)})" for p in first_position
+            f"duplicate key {'/'.join(spec.key)} (first at line {line})" for line in raw.line_numbers(first_position)
         ]
         faults.add_each(duplicate, spec.key[0], reasons)
 
 
 def _quarantine_rows(spec, raw: RawTable, frame: pd.DataFrame, faults: Faults) -> pd.DataFrame:
-    found = faults.to_frame()
+    found = _only_row_fault_for_blank_lines(faults.to_frame())
     if found.empty:
         return pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    found["value"] = [_show(frame.at[p, col]) if col in frame.columns else "" for p, col in zip(found["position"], found["column"])]
-    column_order = {name: i for i, name in enumerate(spec.column_names)}
+    found["value"] = [
+        value if isinstance(value, str) else _show(frame.at[p, col]) if col in frame.columns else ""
+        for p, col, value in zip(found["position"], found["column"], found["value"])
+    ]
+    column_order = {ROW: -1, **{name: i for i, name in enumerate(spec.column_names)}}
     found = found.assign(order=found["column"].map(column_order)).sort_values(["position", "order"], kind="stable")
     found["fault"] = found["column"] + "=" + found["value"].map(repr) + ": " + found["reason"]
     per_row = found.groupby("position", sort=True)
@@ -244,7 +321,7 @@ def _quarantine_rows(spec, raw: RawTable, frame: pd.DataFrame, faults: Faults) -
         {
             "table": spec.name,
             "file": raw.file,
-            "line": first.index.to_numpy() + raw.first_line,
+            "line": raw.line_numbers(first.index.to_numpy()),
             "column": first["column"].to_numpy(),
             "value": first["value"].to_numpy(),
             "reason": first["reason"].to_numpy(),
@@ -254,6 +331,14 @@ def _quarantine_rows(spec, raw: RawTable, frame: pd.DataFrame, faults: Faults) -
     )
 
 
+def _only_row_fault_for_blank_lines(found: pd.DataFrame) -> pd.DataFrame:
+    """A blank line is one fault, not an empty value in every required column."""
+    blank = found.loc[found["reason"] == BLANK_LINE, "position"]
+    if blank.empty:
+        return found
+    return found[~found["position"].isin(blank) | (found["reason"] == BLANK_LINE)]
+
+
 def _concat_quarantine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -261,8 +346,12 @@ def _concat_quarantine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _raw_text(values: pd.Series) -> list[str]:
-    return [str(v) for v in pd.unique(values.astype("str"))]
+def _distinct_text(values: pd.Series) -> set[str]:
+    """Distinct non-missing values as text (once per category for categoricals)."""
+    present = values.dropna()
+    if isinstance(present.dtype, pd.CategoricalDtype):
+        return {str(v) for v in present.cat.remove_unused_categories().cat.categories}
+    return {str(v) for v in pd.unique(present.astype("str"))}
 
 
 def _show(value) -> str:

@@ -4,12 +4,16 @@ Every check is vectorised over a column. Low-cardinality text is checked once pe
 distinct value (on the categories), which keeps a million-row load cheap.
 A fault never removes a row here: it is recorded as (row position, column,
 reason) and `analysis.data` moves the row to quarantine.
+
+Text is compared without its surrounding whitespace: " R1" and "R1" are one region,
+which is what anyone reading the file would take them to be.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -20,6 +24,25 @@ from . import contract as c
 
 QUARTER_PATTERN = re.compile(r"^\d{4}Q[1-4]$")
 SNAKE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
+ROW = "(row)"  # the column named by a fault of the whole row (a blank line, too many fields)
+BLANK_LINE = "blank line"
+SYSTEM_POOL = pa.system_memory_pool()
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Dates (and quarters) outside [start, end] are implausible; both ends included."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def default(cls) -> DateWindow:
+        return cls(*c.default_date_window())
+
+    def describe(self) -> str:
+        return f"outside the plausible window {self.start.isoformat()} to {self.end.isoformat()}"
 
 
 @dataclass
@@ -29,21 +52,23 @@ class Faults:
     positions: list[np.ndarray] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    values: list[list[str] | None] = field(default_factory=list)  # None: the value is the cell's
 
     def add(self, mask, column: str, reason: str) -> None:
-        positions = np.flatnonzero(np.asarray(mask, dtype=bool))
-        if positions.size:
-            self.positions.append(positions)
+        self.add_rows(np.flatnonzero(np.asarray(mask, dtype=bool)), column, reason)
+
+    def add_rows(self, positions: np.ndarray, column: str, reason: str, values: list[str] | None = None) -> None:
+        if len(positions):
+            self.positions.append(np.asarray(positions, dtype=np.int64))
             self.columns.append(column)
             self.reasons.append(reason)
+            self.values.append(values)
 
     def add_each(self, mask, column: str, reasons: pd.Series) -> None:
         """Add faults whose reason differs by row (`reasons` aligned with the table)."""
         mask = np.asarray(mask, dtype=bool)
         for reason, rows in pd.Series(np.flatnonzero(mask)).groupby(np.asarray(reasons)[mask]):
-            self.positions.append(rows.to_numpy())
-            self.columns.append(column)
-            self.reasons.append(str(reason))
+            self.add_rows(rows.to_numpy(), column, str(reason))
 
     def faulty_rows(self, n_rows: int) -> np.ndarray:
         mask = np.zeros(n_rows, dtype=bool)
@@ -52,42 +77,110 @@ class Faults:
         return mask
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per fault: position, column, reason and the value when it is not the cell's."""
         if not self.positions:
-            return pd.DataFrame({"position": pd.Series([], dtype="int64"), "column": [], "reason": []})
+            return pd.DataFrame({"position": pd.Series([], dtype="int64"), "column": [], "reason": [], "value": []})
+        sizes = [len(p) for p in self.positions]
+        values = [np.asarray(v, dtype=object) if v is not None else np.full(n, None, dtype=object) for v, n in zip(self.values, sizes)]
         return pd.DataFrame(
             {
                 "position": np.concatenate(self.positions),
-                "column": np.repeat(self.columns, [len(p) for p in self.positions]),
-                "reason": np.repeat(self.reasons, [len(p) for p in self.positions]),
+                "column": np.repeat(self.columns, sizes),
+                "reason": np.repeat(self.reasons, sizes),
+                "value": pd.Series(np.concatenate(values), dtype=object),
             }
         )
 
 
-def type_table(spec: c.Table, raw: pd.DataFrame, faults: Faults) -> pd.DataFrame:
+def check_row_shape(frame: pd.DataFrame, field_counts: np.ndarray | None, extra_fields: dict[int, str], faults: Faults) -> None:
+    """Blank lines and rows with more fields than the header are faults of the whole row.
+
+    The value shown is the blank line's text, or the fields past the header's width.
+    (A row with fewer fields reads as empty trailing fields, judged column by column.)
+    """
+    if field_counts is None:
+        return
+    width = len(frame.columns)
+    blank = np.flatnonzero(field_counts == 0)
+    faults.add_rows(blank, ROW, BLANK_LINE, frame.iloc[blank, 0].astype("str").tolist() if width else None)
+    for count in np.unique(field_counts[field_counts > width]):  # once per distinct count
+        rows = np.flatnonzero(field_counts == count)
+        faults.add_rows(rows, ROW, f"row has {count} fields; the header has {width}", [extra_fields[int(p)] for p in rows])
+
+
+def type_table(spec: c.Table, raw: pd.DataFrame, faults: Faults, window: DateWindow | None = None) -> pd.DataFrame:
     """Return `raw` with contract columns typed; record bad values in `faults`.
 
-    Optional columns missing from the file are added empty. Columns outside the
-    contract are kept as they were read.
+    Text loses its surrounding whitespace. Dates and quarters outside `window`
+    (default: `DateWindow.default()`) and numbers beyond the contract's minimum and
+    maximum are faults; such values are missing in the typed column. Optional
+    columns missing from the file are added empty. Columns outside the contract are
+    kept as they were read.
     """
+    window = window or DateWindow.default()
     typed = {}
     for column in spec.columns:
         if column.name in raw.columns:
-            typed[column.name] = _type_column(column, raw[column.name], faults)
+            typed[column.name] = _type_column(column, raw[column.name], faults, window)
         else:
             typed[column.name] = _empty_column(column, len(raw))
     extras = {name: raw[name] for name in raw.columns if name not in typed}
     return pd.DataFrame({**typed, **extras}, index=raw.index, copy=False)
 
 
-def _type_column(column: c.Column, values: pd.Series, faults: Faults) -> pd.Series:
-    blank = _blank(values)
+def _type_column(column: c.Column, values: pd.Series, faults: Faults, window: DateWindow) -> pd.Series:
+    values, blank = _trim(values) if column.is_text else (values, _blank(values))
     if column.required:
         faults.add(blank, column.name, "empty value in a required column")
     parse = _PARSERS[column.kind]
     typed, bad, reason = parse(column, values, blank)
-    faults.add(bad & ~blank, column.name, reason)
-    _check_range(column, typed, faults)
+    if isinstance(reason, str):
+        faults.add(bad & ~blank, column.name, reason)
+    else:
+        faults.add_each(bad & ~blank, column.name, reason)
+    implausible = _check_range(column, typed, faults, window)
+    if implausible.any():  # e.g. a uint64 beyond int64 must not reach the final cast
+        typed = typed.where(~implausible)
     return _final_dtype(column, typed)
+
+
+def _trim(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Text without surrounding whitespace, and the mask of empty values.
+
+    Categoricals are trimmed once per category; Arrow-backed text is trimmed in
+    Arrow, and left as it is (no copy) when nothing needed trimming.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = _trim_categories(values)
+        return values, _blank(values)
+    if pd.api.types.is_string_dtype(values.dtype) and hasattr(values.array, "__arrow_array__"):
+        return _trim_arrow_text(values)
+    if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        values = values.astype("str").str.strip().where(values.notna())
+    return values, _blank(values)  # numbers or dates standing in a text column stay as they are
+
+
+def _trim_arrow_text(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    arrow = values.array.__arrow_array__()
+    # The system allocator hands freed memory back; Arrow's default pool would keep it.
+    lengths = pc.binary_length(pc.utf8_trim_whitespace(arrow, memory_pool=SYSTEM_POOL), memory_pool=SYSTEM_POOL)
+    if pc.sum(lengths).as_py() != pc.sum(pc.binary_length(arrow)).as_py():  # trimming only shortens
+        values = values.str.strip()
+    if not lengths.null_count and not pc.any(pc.equal(lengths, 0)).as_py():
+        return values, np.zeros(len(values), dtype=bool)
+    blank = pc.fill_null(pc.equal(lengths, 0), True)
+    return values, blank.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def _trim_categories(values: pd.Series) -> pd.Series:
+    names = [str(v) for v in values.cat.categories]
+    trimmed = [name.strip() for name in names]
+    if trimmed == names and pd.api.types.is_string_dtype(values.cat.categories.dtype):
+        return values
+    categories = pd.Index(pd.unique(np.asarray(trimmed, dtype=object)), dtype="str")
+    recode = np.append(categories.get_indexer(trimmed), -1)  # two spellings may merge into one
+    codes = values.cat.codes.to_numpy()
+    return pd.Series(pd.Categorical.from_codes(recode[np.where(codes >= 0, codes, -1)], categories), index=values.index)
 
 
 def _blank(values: pd.Series) -> np.ndarray:
@@ -138,23 +231,41 @@ def _parse_enum(column, values, blank):
 
 
 def _parse_number(column, values, blank):
+    """Floats; text that is no number, and inf or nan (which would poison every sum), are bad."""
     if pd.api.types.is_bool_dtype(values.dtype):
         return pd.Series(np.nan, index=values.index), np.ones(len(values), dtype=bool), "not a number"
     if pd.api.types.is_numeric_dtype(values.dtype):
         numbers = values.astype("float64")
+        text = None
     else:
-        numbers = pd.to_numeric(values.astype("str").str.strip(), errors="coerce").astype("float64")
-    bad = ~np.isfinite(numbers.to_numpy())
-    return numbers.where(~bad), bad, "not a number"
+        text = values.astype("str").str.strip()
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    array = numbers.to_numpy()
+    bad = ~np.isfinite(array)
+    if not bad.any():
+        return numbers, bad, "not a number"
+    non_finite = np.isinf(array)
+    if text is None:
+        non_finite |= bad  # a NaN stored as a float (blank rows are not judged here)
+    else:
+        candidates = np.flatnonzero(bad & ~blank)
+        non_finite[candidates] |= text.iloc[candidates].str.lower().isin(NAN_WORDS).to_numpy(dtype=bool)
+    reasons = np.where(non_finite, "not a finite number", "not a number")
+    return numbers.where(~bad), bad, reasons
 
 
 def _parse_integer(column, values, blank):
     if pd.api.types.is_integer_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values, np.zeros(len(values), dtype=bool), ""
-    numbers, bad, _ = _parse_number(column, values, blank)
+    numbers, bad, reasons = _parse_number(column, values, blank)
     whole = numbers.to_numpy()
-    bad = bad | (np.isfinite(whole) & (np.floor(whole) != whole))
-    return numbers.where(~bad), bad, "not an integer"
+    fraction = np.isfinite(whole) & (np.floor(whole) != whole)
+    if fraction.any():
+        bad = bad | fraction
+        numbers = numbers.where(~bad)
+    if isinstance(reasons, str):
+        return numbers, bad, "not an integer"
+    return numbers, bad, np.where(reasons == "not a finite number", reasons, "not an integer")
 
 
 def _parse_boolean(column, values, blank):
@@ -170,6 +281,10 @@ def _parse_boolean(column, values, blank):
 
 
 def _parse_date(column, values, blank):
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        # The calendar date where the value was recorded, not in UTC: 00:30 in Shanghai
+        # on 5 January is an inspection on 5 January.
+        return values.dt.tz_localize(None).dt.normalize(), np.zeros(len(values), dtype=bool), ""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values, np.zeros(len(values), dtype=bool), ""
     text = values.astype("str").str.strip()
@@ -202,11 +317,43 @@ _PARSERS = {
 }
 
 
-def _check_range(column: c.Column, typed: pd.Series, faults: Faults) -> None:
+def _check_range(column: c.Column, typed: pd.Series, faults: Faults, window: DateWindow) -> np.ndarray:
+    """Record values below the minimum, above the maximum or outside the date window;
+    return the mask of those rows."""
+    outside = np.zeros(len(typed), dtype=bool)
+    if column.kind == c.DATE:
+        outside = _outside_dates(typed, window)
+        faults.add(outside, column.name, f"date {window.describe()}")
+    elif column.kind == c.QUARTER:
+        outside = _outside_quarters(typed, window)
+        faults.add(outside, column.name, f"quarter {window.describe()}")
     if column.minimum is not None:
-        faults.add((typed < column.minimum).fillna(False), column.name, f"below the minimum {column.minimum:g}")
+        below = (typed < column.minimum).fillna(False).to_numpy(dtype=bool)
+        faults.add(below, column.name, f"below the minimum {_number(column.minimum)}")
+        outside |= below
     if column.maximum is not None:
-        faults.add((typed > column.maximum).fillna(False), column.name, f"above the maximum {column.maximum:g}")
+        above = (typed > column.maximum).fillna(False).to_numpy(dtype=bool)
+        faults.add(above, column.name, f"above the maximum {_number(column.maximum)}")
+        outside |= above
+    return outside
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _outside_dates(typed: pd.Series, window: DateWindow) -> np.ndarray:
+    start, after_end = np.datetime64(window.start, "D"), np.datetime64(window.end, "D") + 1
+    values = typed.to_numpy()
+    return ((values < start) | (values >= after_end)) & ~np.isnat(values)
+
+
+def _outside_quarters(typed: pd.Series, window: DateWindow) -> np.ndarray:
+    """A quarter is plausible when it overlaps the window."""
+    ordinals = pd.PeriodIndex(typed, freq="Q-DEC").asi8
+    first = pd.Period(window.start, freq="Q-DEC").ordinal
+    last = pd.Period(window.end, freq="Q-DEC").ordinal
+    return ((ordinals < first) | (ordinals > last)) & typed.notna().to_numpy()
 
 
 def _final_dtype(column: c.Column, typed: pd.Series) -> pd.Series:
@@ -336,18 +483,45 @@ QUARANTINED_REGION = "refers to a region that is quarantined"
 
 
 def check_references(spec: c.Table, typed: pd.DataFrame, accepted_regions: set, quarantined_regions: set, faults: Faults) -> None:
-    """Region references must name an accepted region (checked once per distinct value)."""
+    """Region references must name an accepted region (checked once per distinct value).
+
+    Ids are case-sensitive; an unknown id that matches a known one in another letter
+    case says so, since that is nearly always the mistake.
+    """
+    by_lower = _ids_by_lower_case(accepted_regions | quarantined_regions)
     for column in spec.columns:
         if not column.references_region:
             continue
         cats = _as_category(typed[column.name])
         names = [str(v) for v in cats.cat.categories]
-        unknown = np.array([v not in accepted_regions and v not in quarantined_regions for v in names] + [False])
+        reasons = [_unknown_reason(v, by_lower) if v not in accepted_regions and v not in quarantined_regions else "" for v in names]
         held = np.array([v in quarantined_regions for v in names] + [False])
         codes = cats.cat.codes.to_numpy()
         codes = np.where(codes >= 0, codes, len(names))  # missing values refer to nothing
-        faults.add(unknown[codes], column.name, UNKNOWN_REGION)
+        reasons_by_code = np.array(reasons + [""], dtype=object)
+        unknown = (reasons_by_code != "")[codes]
+        if unknown.any():
+            faults.add_each(unknown, column.name, reasons_by_code[codes])
         faults.add(held[codes], column.name, QUARANTINED_REGION)
+
+
+def _ids_by_lower_case(ids: set[str]) -> dict[str, list[str]]:
+    by_lower: dict[str, list[str]] = {}
+    for region_id in sorted(ids):
+        by_lower.setdefault(region_id.lower(), []).append(region_id)
+    return by_lower
+
+
+def _unknown_reason(region_id: str, by_lower: dict[str, list[str]]) -> str:
+    other_case = by_lower.get(region_id.lower())
+    if other_case:
+        return f"{UNKNOWN_REGION}; did you mean {other_case[0]!r}? (ids are case-sensitive)"
+    return UNKNOWN_REGION
+
+
+def case_only_differences(region_ids) -> list[list[str]]:
+    """Groups of distinct ids that differ only in letter case (each group sorted)."""
+    return [ids for ids in _ids_by_lower_case(set(region_ids)).values() if len(ids) > 1]
 
 
 def _is_unique(values: pd.Series) -> bool:
