@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from analysis.data import load
 from analysis.errors import ParameterError
 from analysis.metrics import compute, parse_period
+from conftest import tiny_tables, write_csv_dataset
 
 
 @pytest.fixture
@@ -70,3 +72,31 @@ def test_period_outside_data(tiny):
 def test_bad_grouping(tiny):
     with pytest.raises(ParameterError, match="--by must be one of"):
         compute(tiny, by="county", period="2022")
+
+
+# --- data that is not the simulated world ------------------------------------------------------
+
+
+def test_key_matter_not_recorded_is_missing_not_zero(tmp_path):
+    tables = tiny_tables()
+    tables["inspections"] = tables["inspections"].drop(columns="key_matter")
+    table = compute(load(write_csv_dataset(tmp_path / "d", tables)), by=None, period="2022")
+    assert np.isnan(table.loc[0, "key_matter_cases"])
+    recorded = compute(load(write_csv_dataset(tmp_path / "e", tiny_tables())), by=None, period="2022")
+    assert recorded.loc[0, "key_matter_cases"] == 1
+
+
+def test_year_on_year_in_the_first_year_is_missing_not_an_error(tiny_dir):
+    table = compute(load(tiny_dir), by="province", period="2022Q1", yoy=True)
+    assert table.loc[0, "inspections"] == 3 and np.isnan(table.loc[0, "inspections_yoy"])
+
+
+def test_officers_with_a_region_missing_are_not_a_total(tmp_path):
+    tables = tiny_tables()
+    tables["staffing"] = tables["staffing"].drop(index=3)  # C2 lacks 2022Q2
+    dataset = load(write_csv_dataset(tmp_path / "d", tables))
+    by_region = compute(dataset, by="region", period="2022H1").set_index("region_id")
+    assert by_region.loc["C1", "officers"] == 12 and np.isnan(by_region.loc["C2", "officers"])
+    national = compute(dataset, by=None, period="2022H1")
+    assert np.isnan(national.loc[0, "officers"])  # 12 alone would read as a fall from 18
+    assert compute(dataset, by=None, period="2022Q1").loc[0, "officers"] == 18

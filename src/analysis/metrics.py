@@ -105,6 +105,7 @@ def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter")
         surprise=("surprise", "sum"),
         cases=("case_filed", "sum"),
         key_matter_cases=("key_matter_case", "sum"),
+        key_matter_known=("key_matter_known", "sum"),
         penalty_total=("penalty_amount", "sum"),
         double_penalty_cases=("double_penalty", "sum"),
         major_hazards=("major_hazards", "sum"),
@@ -112,6 +113,8 @@ def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter")
         with_major_filed=("major_filed", "sum"),
     )
     out = counts.assign(
+        # Not recorded is not zero: without any key_matter value the count is unknown.
+        key_matter_cases=lambda d: d["key_matter_cases"].where(d["key_matter_known"] > 0),
         surprise_share=lambda d: d["surprise"] / d["inspections"],
         case_rate=lambda d: d["cases"] / d["inspections"],
         avg_case_value=lambda d: d["penalty_total"] / d["cases"].where(d["cases"] > 0),
@@ -140,7 +143,7 @@ def compute(dataset: Dataset, by: str | None = None, period: str | ReportingPeri
     current = _select(table, period, group)
     if not yoy:
         return current
-    earlier = _select(table, period.year_before(), group)
+    earlier = _select(table, period.year_before(), group, required=False)  # none a year earlier: ratios n/a
     keys = [group] if group else []
     merged = current.merge(earlier, on=keys, how="left", suffixes=("", "_prev")) if keys else _side_by_side(current, earlier)
     for metric in METRICS:
@@ -148,9 +151,9 @@ def compute(dataset: Dataset, by: str | None = None, period: str | ReportingPeri
     return merged.drop(columns=[f"{m}_prev" for m in METRICS] + ["period_prev"])
 
 
-def _select(table: pd.DataFrame, period: ReportingPeriod, group: str | None) -> pd.DataFrame:
+def _select(table: pd.DataFrame, period: ReportingPeriod, group: str | None, required: bool = True) -> pd.DataFrame:
     rows = table[table["period"] == period.label].reset_index(drop=True)
-    if rows.empty:
+    if rows.empty and required:
         available = sorted(table["period"].unique())
         span = f"{available[0]} to {available[-1]}" if available else "none"
         raise ParameterError(f"no inspections in period {period.label} (the data covers {span})")
@@ -182,6 +185,7 @@ def _inspection_frame(dataset: Dataset, group: str | None, granularity: str) -> 
             "surprise": inspections["surprise"].to_numpy(),
             "case_filed": case,
             "key_matter_case": inspections["key_matter"].fillna(False).to_numpy(dtype=bool) & case,
+            "key_matter_known": inspections["key_matter"].notna().to_numpy(dtype=bool),
             "penalty_amount": inspections["penalty_amount"].to_numpy(),
             "double_penalty": inspections["double_penalty"].to_numpy(),
             "major_hazards": inspections["major_hazards"].to_numpy(),
@@ -206,20 +210,29 @@ def _province_column(region_id: pd.Series, dataset: Dataset) -> pd.Categorical:
 
 
 def _officers(dataset: Dataset, group: str | None, granularity: str) -> pd.Series | None:
-    """Officers summed over the group's regions in the last quarter of each period."""
+    """Officers summed over the group's regions in the last quarter of each period.
+
+    A sum with a region missing is not the group's total (and would flip a year-on-year
+    direction): where any region of the group that reports staffing at all lacks the
+    closing quarter's row, the total is left missing rather than understated.
+    """
     staffing = dataset.staffing
     if group == "industry" or staffing.empty:
         return None  # staffing is not kept by industry
     label = period_labels(staffing["period"], granularity).array
     quarter = pd.PeriodIndex(staffing["period"], freq="Q-DEC")
-    frame = pd.DataFrame({"period": label, "officers": staffing["officers"].to_numpy()})
+    frame = pd.DataFrame({"period": label, "officers": staffing["officers"].to_numpy(),
+                          "region": staffing["region_id"].astype("str").to_numpy()})
     if group == "province":
         frame[group] = _province_column(staffing["region_id"], dataset)
     elif group:
         frame[group] = staffing[group].array
-    keep = _is_last_quarter_of_period(quarter, granularity)
     keys = [c for c in (group, "period") if c]
-    return frame[keep].groupby(keys, observed=True)["officers"].sum().astype("float64")
+    closing = frame[_is_last_quarter_of_period(quarter, granularity)]
+    totals = closing.groupby(keys, observed=True).agg(officers=("officers", "sum"), reporting=("region", "nunique"))
+    expected = frame.groupby(group, observed=True)["region"].nunique() if group else frame["region"].nunique()
+    expected_per_row = totals.index.get_level_values(group).map(expected).to_numpy() if group else expected
+    return totals["officers"].astype("float64").where(totals["reporting"].to_numpy() >= expected_per_row)
 
 
 def _is_last_quarter_of_period(quarter: pd.PeriodIndex, granularity: str) -> np.ndarray:
