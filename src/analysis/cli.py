@@ -102,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--jobs", type=_positive_int, default=None, help="notebooks run at once (default: cores)")
     report.add_argument("--only", nargs="+", metavar="NAME", help="build only these notebooks")
     report.add_argument("--force", action="store_true", help="re-run notebooks even when cached")
+    report.add_argument("--param", action="append", default=[], metavar="[NOTEBOOK.]NAME=VALUE",
+                        help="set a notebook parameter (VALUE read as JSON, else as text); repeatable")
+    report.add_argument("--config", type=Path, metavar="FILE.toml",
+                        help="parameters from a TOML file: top-level keys for every notebook, [NOTEBOOK] tables for one")
     report.add_argument("--allow-failures", action="store_true",
                         help="publish even when notebooks fail (otherwise the build is kept beside the last good report)")
     report.add_argument("--min-cell-size", type=_positive_int, default=5, metavar="K",
@@ -178,10 +182,13 @@ def _metrics(args) -> int:
 
 
 def _report(args) -> int:
-    from .report import build
+    from .report import build, schema
 
     only = list(dict.fromkeys(args.only)) if args.only else None  # a name given twice runs once
-    result = build(args.data, args.period, out=args.out, jobs=args.jobs, only=only, force=args.force,
+    assignments = schema.assignments_from_config(args.config) if args.config else []
+    assignments += [schema.parse_assignment(text) for text in args.param]  # the command line wins over the file
+    overrides = schema.overrides_from(assignments, schema.select(only))
+    result = build(args.data, args.period, out=args.out, jobs=args.jobs, only=only, force=args.force, overrides=overrides,
                    allow_failures=args.allow_failures, min_cell_size=args.min_cell_size,
                    cache_limit_bytes=args.cache_limit_mb * 1024**2)
     return EXIT_OK if result.ok else EXIT_FAILED

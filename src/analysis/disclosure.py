@@ -32,7 +32,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,13 @@ RECORD_FILE = "disclosure.json"
 # an average fine (or a sum of fines) is the fines of the cases, and a filing rate after a
 # major hazard is over the inspections that found one. Anything else: all inspections.
 METRIC_BASIS = {"avg_case_value": "cases", "penalty_total": "cases", "major_hazard_filing_rate": "with_major"}
+
+
+class Published(NamedTuple):
+    """A table as a reviewer page may show it, and what disclosure control withheld from it."""
+
+    frame: pd.DataFrame
+    withheld: "Withheld"
 
 
 @dataclass(frozen=True)
@@ -218,11 +225,12 @@ def record_suppressed(notes: Withheld | Iterable[Withheld]) -> list[dict]:
     Inside a report build ($ANALYSIS_RESULTS_DIR, `results.RESULTS_ENV`, is set to the
     notebook's results directory) the entries are appended to ``disclosure.json`` there, a
     JSON list of {"where", "cells", "rule"}; the file is written even when nothing was
-    withheld, so the record shows the check ran. Interactively nothing is written.
+    withheld, so the record shows the check ran. Interactively nothing is written. Items
+    that are not a `Withheld` (the stand-in of a table that could not be built) are skipped.
     """
     from .results import RESULTS_ENV
 
-    notes = [notes] if isinstance(notes, Withheld) else list(notes)
+    notes = [notes] if isinstance(notes, Withheld) else [n for n in notes if isinstance(n, Withheld)]
     entries = [entry for note in notes for entry in note.entries()]
     directory = os.environ.get(RESULTS_ENV)
     if directory:

@@ -62,6 +62,12 @@ class Missing:
     def __repr__(self) -> str:
         return f"Not possible with this data: {self.reason}"
 
+    def __getattr__(self, name: str):
+        """A part of a missing result (`result.frame`) is missing too; private names are not parts."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return Missing(self.section, self.reason, first=False)
+
 
 @dataclass
 class Limitations:

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from .data import Dataset
-from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, suppress, suppress_metrics
+from .errors import ParameterError
+from .limits import Unavailable
+from .disclosure import DEFAULT_MIN_CELL_SIZE, Published, Withheld, suppress, suppress_metrics
 from .metrics import ReportingPeriod, compute, parse_period, quarters_of, trend
 
 JIANGSU_METRICS = ("key_matter_cases", "penalty_total", "avg_case_value", "double_penalty_cases", "major_hazard_filing_rate")
@@ -38,16 +40,17 @@ def figure(region: str, metric: str) -> float:
 
 
 def jiangsu_comparison(dataset: Dataset, period: str = "2022H1",
-                       min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
+                       min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> Published:
     """Jiangsu's year-on-year ratios in the data beside the notice's (2022H1 over 2021H1).
 
     A ratio built from fewer than `min_cell_size` inspections in either half-year (cases
     for fines, inspections finding a major hazard for the filing rate) is withheld.
     """
     where = f"Jiangsu, {period} over a year earlier"
-    row = compute(dataset, by="province", period=period, yoy=True).set_index("province")
+    row = _by_province(dataset, period, yoy=True)
     if "Jiangsu" not in row.index:
-        return pd.DataFrame(columns=["metric", "notice", "data", "relative_difference"]), Withheld(where, min_cell_size)
+        raise Unavailable(f"the data has no inspections in a province named Jiangsu in {period}, so the notice's "
+                          "Jiangsu figures cannot be recomputed")
     data = row.loc["Jiangsu"]
     out = pd.DataFrame(
         {
@@ -61,7 +64,15 @@ def jiangsu_comparison(dataset: Dataset, period: str = "2022H1",
     before = _inspection_counts(dataset, "Jiangsu", parse_period(period).year_before())
     out["basis"] = [min(now[JIANGSU_BASIS[m]], before[JIANGSU_BASIS[m]]) for m in JIANGSU_METRICS]
     shown, withheld = suppress(out, "basis", ["data", "relative_difference"], min_cell_size, withhold_count=False, where=where)
-    return shown.drop(columns="basis"), withheld
+    return Published(shown.drop(columns="basis"), withheld)
+
+
+def _by_province(dataset: Dataset, period: str, yoy: bool = False) -> pd.DataFrame:
+    """`compute` by province for a period, or Unavailable when the data has no inspections then."""
+    try:
+        return compute(dataset, by="province", period=period, yoy=yoy).set_index("province")
+    except ParameterError as err:  # the period is outside the data
+        raise Unavailable(str(err).replace("no inspections", "the data has no inspections", 1)) from err
 
 
 def jiangsu_reading(comparison: pd.DataFrame) -> str:
@@ -89,34 +100,68 @@ def hunan_staffing(dataset: Dataset) -> pd.DataFrame:
     """Hunan's officers at the end of 2021 and 2022 beside the notice's before/after figures.
 
     Not under disclosure control: officers are counts of staff, not of inspections, and
-    say nothing about any enterprise.
+    say nothing about any enterprise. A year whose closing quarter lacks a Hunan region's
+    staffing row has no total (missing), and `regions_missing` says how many lack it.
     """
+    regions = dataset.regions
+    hunan = set(regions.loc[regions["province"].astype("str") == "Hunan", "region_id"].astype("str"))
+    if not hunan:
+        raise Unavailable("the data has no province named Hunan, so the notice's staffing figures cannot be recomputed")
+    staffing = dataset.staffing
+    in_hunan = staffing["region_id"].astype("str").isin(hunan).to_numpy()
+    reporting = set(staffing.loc[in_hunan, "region_id"].astype("str"))
     rows = []
-    for label, year, metric in (("before", "2021", "officers_before"), ("after", "2022", "officers_after")):
-        table = compute(dataset, by="province", period=year).set_index("province")
-        value = float(table.loc["Hunan", "officers"]) if "Hunan" in table.index else float("nan")
-        rows.append({"when": label, "period": f"{year}Q4", "notice": figure("Hunan", metric), "data": value})
+    for label, year, metric in (("before", 2021, "officers_before"), ("after", 2022, "officers_after")):
+        quarter = pd.Period(f"{year}Q4", freq="Q-DEC")
+        closing = staffing[in_hunan & (staffing["period"] == quarter).to_numpy()]
+        missing = len(reporting - set(closing["region_id"].astype("str"))) if reporting else len(hunan)
+        value = float(closing["officers"].sum()) if len(closing) and not missing else float("nan")
+        rows.append({"when": label, "period": str(quarter), "notice": figure("Hunan", metric), "data": value,
+                     "regions_reporting": len(closing), "regions_missing": missing})
     return pd.DataFrame(rows)
 
 
+def hunan_reading(staffing: pd.DataFrame) -> str:
+    """One sentence on Hunan's growth in officers, or on why it cannot be given."""
+    before, after = staffing["data"].to_numpy()
+    if np.isfinite(before) and np.isfinite(after) and before > 0:
+        return (f"Hunan's officers grew by {after / before - 1:+.1%} between the end of 2021 and the end of 2022 "
+                f"({before:,.0f} to {after:,.0f}; the notice: 1,952 to 2,767, +42%).")
+    gaps = [f"{row.period} (no Hunan staffing rows)" if row.regions_reporting == 0 else
+            f"{row.period} ({row.regions_missing} of {row.regions_reporting + row.regions_missing} regions without a staffing row)"
+            for row in staffing.itertuples() if not np.isfinite(row.data)]
+    return ("Hunan's growth in officers cannot be given: the staffing totals are missing or incomplete for "
+            + " and ".join(gaps) + "; a partial total would understate the staff.")
+
+
 def province_trends(dataset: Dataset, period: str, metrics: list[str],
-                    min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
+                    min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> Published:
     """`metrics.trend` by province and quarter up to `period`, `metrics` withheld where built from
     fewer than `min_cell_size` inspections (and further so that quarterly national totals do
     not reveal them). Officers are staff, not inspections: they stay as they are."""
     quarterly = trend(dataset, by="province", granularity="quarter")
     quarterly = quarterly[quarterly["period"] <= period].reset_index(drop=True)
-    return suppress_metrics(quarterly, metrics, min_cell_size, group_totals=["period"], where="trends by province and quarter")
+    if quarterly.empty:
+        raise Unavailable(f"the data has no inspections up to {period}")
+    return Published(*suppress_metrics(quarterly, metrics, min_cell_size, group_totals=["period"],
+                                       where="trends by province and quarter"))
 
 
-def latest_by_province(dataset: Dataset, period: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
+def officers_by_province(trends: pd.DataFrame) -> pd.DataFrame:
+    """The officers columns of `province_trends`' table, or Unavailable when no staffing is recorded."""
+    if trends["officers"].notna().sum() == 0:
+        raise Unavailable("no complete staffing totals are recorded for any province and quarter in this period")
+    return trends[["province", "period", "officers"]]
+
+
+def latest_by_province(dataset: Dataset, period: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> Published:
     """The quarter's figures by province with year-on-year ratios, under disclosure control.
 
     Cells from fewer than `min_cell_size` inspections are withheld (the average fine counts
     its cases; a ratio to a year earlier counts the smaller of the two quarters), and more
     so that the national figures on the report index do not reveal them. Officers are shown.
     """
-    table = compute(dataset, by="province", period=period, yoy=True)
+    table = _by_province(dataset, period, yoy=True).reset_index()
     year_before = (table["inspections"] / table["inspections_yoy"]).round().fillna(0)  # none a year earlier: no ratio
     table["yoy_basis"] = np.minimum(table["inspections"], year_before)
     shown, withheld = suppress(
@@ -124,4 +169,4 @@ def latest_by_province(dataset: Dataset, period: str, min_cell_size: int = DEFAU
         group_totals=(), basis={"avg_case_value": "cases", "inspections_yoy": "yoy_basis", "case_rate_yoy": "yoy_basis"},
         where=f"{period} by province",
     )
-    return shown[LATEST_COLUMNS], withheld
+    return Published(shown[LATEST_COLUMNS], withheld)

@@ -100,10 +100,10 @@ def metric_trends(trend: pd.DataFrame, metrics: list[str], group: str = "provinc
 
 @_literal_text
 def staffing_growth(officers: pd.DataFrame, highlight: str = "Hunan") -> plt.Figure:
-    """Officers by province over quarters, indexed to the first quarter = 100."""
+    """Officers by province over quarters, indexed to each province's first recorded quarter = 100."""
     fig, ax = plt.subplots(figsize=(WIDTH, 4.0))
     wide = officers.pivot(index="period", columns="province", values="officers").sort_index()
-    indexed = 100 * wide / wide.iloc[0]
+    indexed = 100 * wide / wide.bfill().iloc[0]
     x = np.arange(len(indexed))
     for province in indexed.columns:
         main = province == highlight
@@ -118,7 +118,7 @@ def staffing_growth(officers: pd.DataFrame, highlight: str = "Hunan") -> plt.Fig
 
 
 @_literal_text
-def notice_vs_data(comparison: pd.DataFrame, withheld: str = "") -> plt.Figure:
+def notice_vs_data(comparison: pd.DataFrame, withheld: str = "", period: str = "2022H1") -> plt.Figure:
     """Paired bars: the notice's year-on-year ratios beside the data's (a withheld ratio has no bar)."""
     fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
     y = np.arange(len(comparison))
@@ -126,7 +126,7 @@ def notice_vs_data(comparison: pd.DataFrame, withheld: str = "") -> plt.Figure:
     ax.barh(y + 0.2, comparison["data"], height=0.4, label="data", color="C0")
     ax.set_yticks(y, [m.replace("_", " ") for m in comparison["metric"]])
     ax.axvline(1.0, color="k", lw=0.8)
-    ax.set_xlabel("2022H1 / 2021H1")
+    ax.set_xlabel(f"{period} / a year earlier")
     ax.legend(frameon=False)
     return _finish(fig, withheld)
 

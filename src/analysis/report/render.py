@@ -125,7 +125,7 @@ def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, esti
         f"commit <code>{html.escape(str(record.get('git', {}).get('commit', ''))[:12])}</code></p></header>"
         f"<h2 id='estimates'>Headline estimates</h2>{_estimates_html(estimates)}"
         f"{_limitations_html(results, record.get('limitations', {}))}"
-        f"<h2 id='headline'>The quarter in figures</h2>{_frame_html(headline, 'The quarter against the same quarter a year earlier')}"
+        f"<h2 id='headline'>The quarter in figures</h2>{_headline_html(headline, period, record.get('min_cell_size'))}"
         "<h2 id='notebooks'>Notebooks</h2><table class='status'><thead><tr><th>notebook</th><th>status</th>"
         f"<th>duration</th><th>run</th></tr></thead><tbody>{rows}</tbody></table>"
     )
@@ -144,6 +144,18 @@ def _limitations_html(results: list[dict], limitations: dict[str, list[dict]]) -
     if not items:
         return ""
     return f"<h2 id='limitations'>What this data could not support</h2><ul class='unavailable'>{items}</ul>"
+
+
+def _headline_html(headline: pd.DataFrame, period: str, min_cell_size) -> str:
+    """The quarter's national figures, or a sentence saying why there are none."""
+    if headline.empty:
+        return f"<p class='unavailable'>The data has no inspections in {html.escape(period)}, so there are no figures for the quarter.</p>"
+    if headline["value"].isna().all():
+        return (f"<p class='unavailable'>The quarter's figures are withheld: they would rest on fewer than "
+                f"{html.escape(str(min_cell_size))} inspections.</p>")
+    note = ("" if headline["year_on_year"].notna().any() else
+            "<p class='reading'>Year-on-year ratios are not available: the data has no inspections (or too few) a year earlier.</p>")
+    return _frame_html(headline, "The quarter against the same quarter a year earlier") + note
 
 
 def _estimates_html(estimates: pd.DataFrame) -> str:

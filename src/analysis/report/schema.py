@@ -110,3 +110,72 @@ def select(only: list[str] | None) -> tuple[NotebookSpec, ...]:
     if unknown:
         raise ParameterError(f"unknown notebook(s) {', '.join(unknown)}; known: {', '.join(NOTEBOOKS_BY_NAME)}")
     return tuple(NOTEBOOKS_BY_NAME[name] for name in only)
+
+
+# --- parameters from the command line and config files --------------------------------------------
+
+BUILD_WIDE = {"data_dir": "--data", "period": "--period", "min_cell_size": "--min-cell-size"}  # not set by --param
+
+
+def parse_assignment(text: str) -> tuple[str | None, str, Any]:
+    """`NAME=VALUE` or `NOTEBOOK.NAME=VALUE` -> (notebook or None, name, value).
+
+    VALUE is read as JSON when it parses (`5`, `true`, `["Jiangsu"]`), else taken as text.
+    """
+    import json
+
+    target, sep, raw = text.partition("=")
+    if not sep or not target.strip():
+        raise ParameterError(f"--param {text!r}: expected NAME=VALUE or NOTEBOOK.NAME=VALUE")
+    notebook, _, name = target.strip().rpartition(".")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return notebook or None, name, value
+
+
+def overrides_from(assignments: list[tuple[str | None, str, Any]], specs: tuple[NotebookSpec, ...]) -> dict[str, dict]:
+    """Per-notebook overrides from (notebook, name, value) assignments.
+
+    A name without a notebook applies to every selected notebook that declares it (and is
+    an error when none does); a named notebook must be one of this report's.
+    """
+    by_name = {spec.name: spec for spec in specs}
+    overrides: dict[str, dict] = {}
+    for notebook, name, value in assignments:
+        if name in BUILD_WIDE:
+            raise ParameterError(f"parameter {name}: set it with {BUILD_WIDE[name]}, not --param")
+        if notebook is not None:
+            if notebook not in by_name:
+                raise ParameterError(f"--param {notebook}.{name}: {notebook} is not a notebook of this report "
+                                     f"(notebooks: {', '.join(by_name)})")
+            targets = [notebook]
+        else:
+            targets = [spec.name for spec in specs if any(p.name == name for p in spec.params)]
+            if not targets:
+                raise ParameterError(f"--param {name}: no selected notebook has a parameter of that name")
+        for target in targets:
+            overrides.setdefault(target, {})[name] = value
+    return overrides
+
+
+def assignments_from_config(path) -> list[tuple[str | None, str, Any]]:
+    """A TOML file's settings: top-level keys apply to every notebook declaring them,
+    `[NOTEBOOK]` tables to that notebook."""
+    import tomllib
+    from pathlib import Path
+
+    try:
+        settings = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ParameterError(f"--config {path}: cannot be read ({err})") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ParameterError(f"--config {path}: not valid TOML ({err})") from err
+    found: list[tuple[str | None, str, Any]] = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            found.extend((key, name, inner) for name, inner in value.items())
+        else:
+            found.append((None, key, value))
+    return found
