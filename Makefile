@@ -44,6 +44,7 @@ bench: env
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/record.py
 
 clean:
 	rm -rf $(VENV) data/generated reports/*/ .pytest_cache

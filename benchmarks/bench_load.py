@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from record import record
+
 OUT = Path(__file__).parent / "out"
 ROWS_AT_SCALE_ONE = 420_000  # default simulated world
 
@@ -70,6 +72,13 @@ def main() -> None:
     print(f"load + validate:   median {med(full, 'seconds'):.3f} s  -> time ratio {time_ratio:.2f} (target <= 3)")
     print(f"loaded frames: {full[0]['frame_bytes'] / 2**20:.0f} MiB; peak extra RSS median "
           f"{med(full, 'extra_peak_bytes') / 2**20:.0f} MiB -> memory ratio {memory_ratio:.2f} (target <= 3)")
+    figures = {"rows": full[0]["rows"], "repeats": args.repeats, "bare_seconds": med(bare, "seconds"),
+               "load_seconds": med(full, "seconds"), "time_ratio": time_ratio,
+               "frame_mib": full[0]["frame_bytes"] / 2**20, "peak_extra_mib": med(full, "extra_peak_bytes") / 2**20,
+               "memory_ratio": memory_ratio}
+    record("load", figures, f"{full[0]['rows']:,} inspections from Parquet: load + validate {med(full, 'seconds'):.2f} s vs "
+           f"bare read_parquet {med(bare, 'seconds'):.2f} s (time ratio {time_ratio:.2f}, target <= 3); peak extra RSS "
+           f"{figures['peak_extra_mib']:.0f} MiB vs {figures['frame_mib']:.0f} MiB of frames (memory ratio {memory_ratio:.2f}, target <= 3)")
 
 
 if __name__ == "__main__":
