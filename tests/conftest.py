@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 HERE = Path(__file__).parent
-SHARED = HERE.parent.parent / "shared"
 
 
 def tiny_tables() -> dict[str, pd.DataFrame]:

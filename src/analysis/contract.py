@@ -1,8 +1,9 @@
 """The data contract (v1) as data: tables, columns, types and row rules.
 
-`docs/data-contract.md` states the same contract in prose; `analysis.data.load`
-enforces it. Keeping the rules declarative here means the loader, the docs test
-and the simulator all read one source of truth.
+`docs/data-contract.md` states the same contract in prose (tests/test_contract_docs.py
+checks that it names every table and column declared here); `analysis.data.load`
+enforces it. The simulated world does not read this module: tests/test_synth.py checks
+that what it writes passes the loader with nothing quarantined.
 """
 
 from __future__ import annotations
