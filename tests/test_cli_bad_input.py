@@ -234,3 +234,14 @@ def test_fuzzed_file_bytes_are_validated_or_refused(tmp_path_factory, capsys, ta
     assert "Traceback" not in captured.err
     if code == 1:
         assert captured.err.startswith("error: ") and table in captured.err
+
+
+def test_validate_lists_unknown_columns_and_notes(tmp_path, capsys):
+    tables = tiny_tables()
+    tables["inspections"]["inspector_name"] = "x"
+    tables["regions"].loc[2, "region_id"] = "c1"  # differs from C1 only in letter case
+    tables["regions"].loc[2, "parent_id"] = "P1"
+    assert main(["validate", str(write_csv_dataset(tmp_path / "d", tables))]) == 0
+    printed = capsys.readouterr().out
+    assert "columns outside the contract in inspections (kept, not used): inspector_name" in printed
+    assert "note: " in printed and "c1" in printed
