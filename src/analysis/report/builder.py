@@ -15,6 +15,7 @@ from ..errors import DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
 from .. import csvout
 from . import cache, publish, record, schema, uptodate
+from .methods import CODEBOOK
 from .outcome import BuildResult, NotebookResult
 from .pool import WorkerPool
 from .worker_status import CRASHED, OK, TIMED_OUT
@@ -107,6 +108,7 @@ class _Build:
 
         dataset = load(self.data_path)
         span = period_span(dataset)
+        self.record["data"]["span"] = list(span)
         parameters = {s.name: s.resolve(given[s.name], data_span=span) for s in self.specs}
         keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
         staging = publish.new_staging(self.out)
@@ -118,7 +120,7 @@ class _Build:
                 if outcome.status == OK and not outcome.cached:  # cached only now: never results of changed data
                     _to_cache(self.cache_dir / spec.name / keys[spec.name], staging, spec)
             self.record["timings"] = {"total_seconds": round(time.perf_counter() - started, 2)}
-            self.record["notebooks"] = [asdict(o) for o in outcomes]
+            self.record["notebooks"] = [_public(asdict(o)) for o in outcomes]
             self.record["disclosure"] = _notebook_records(staging / "results", "disclosure.json")
             self.record["limitations"] = _notebook_records(staging / "results", "limitations.json")
             estimates = results.merge(staging / "results")
@@ -147,6 +149,8 @@ class _Build:
         page = render.index_page(period=self.period, results=self.record["notebooks"], headline=headline,
                                  estimates=estimates, record=self.record)
         (staging / "index.html").write_text(page, encoding="utf-8")
+        (staging / "methods.html").write_text(render.methods_page(), encoding="utf-8")
+        (staging / "estimates.md").write_text(CODEBOOK, encoding="utf-8")
         (staging / "manifest.json").write_text(json.dumps(self.record, indent=2, sort_keys=True, default=str) + "\n")
 
     def _publish(self, staging: Path, outcomes: list[NotebookResult]) -> BuildResult:
@@ -166,6 +170,14 @@ class _Build:
         self.log(f"report NOT published: {len(failed)} notebook(s) failed ({', '.join(failed)}); {kept}. "
                  f"This build is kept for triage at {triage / 'index.html'} (publish anyway with --allow-failures).")
         return BuildResult(triage, outcomes, published=False)
+
+
+def _public(outcome: dict) -> dict:
+    """A notebook's outcome for pages and the manifest: the dataset by name, not by the builder's path."""
+    parameters = dict(outcome["parameters"])
+    if "data_dir" in parameters:
+        parameters["data_dir"] = Path(parameters["data_dir"]).name
+    return {**outcome, "parameters": parameters}
 
 
 def _notebook_records(results_dir: Path, name: str) -> dict[str, list]:
@@ -281,7 +293,7 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
     from . import render
 
     executed = staging / f"{spec.name}.ipynb"
-    page_record = {**base_record, "notebook": asdict(outcome)}
+    page_record = {**base_record, "notebook": _public(asdict(outcome))}
     page_record.pop("notebooks", None)
     if executed.exists():
         notebook = nbformat.read(executed, as_version=4)

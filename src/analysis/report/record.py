@@ -33,7 +33,7 @@ def data_fingerprint(path: Path) -> dict:
     )
     digests = {p.name: file_digest(p) for p in files}
     combined = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
-    return {"path": str(path), "sha256": combined, "files": digests}
+    return {"name": path.name, "sha256": combined, "files": digests}  # no absolute path: pages are shared
 
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]

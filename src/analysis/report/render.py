@@ -45,7 +45,30 @@ p.disclosure { font-size: 12px; color: #57606a; }
 .status-ok { color: #1a7f37; font-weight: 600; }
 .status-bad { color: #cf222e; font-weight: 600; }
 details.run-record { margin-top: 3rem; font-size: 12px; color: #57606a; }
-details.run-record pre { white-space: pre-wrap; }
+details.run-record pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table.report-table th[scope='row'], table.report-table td.text { text-align: left; }
+.output_html, .output_subarea { overflow-x: auto; max-width: 100%; }
+p.banner { background: #ddf4ff; border: 1px solid #54aeff; border-radius: 6px; padding: .6rem .9rem; }
+p.subtitle { color: #57606a; margin-top: -.5rem; }
+ul.key-messages li { margin: .4rem 0; }
+ul.parameters { columns: 2; font-size: 13px; padding-left: 1.2rem; }
+dl.glossary dt { font-weight: 600; margin-top: .6rem; }
+a { color: #0550ae; }
+@media (max-width: 600px) {
+  main { padding: 1rem .8rem 3rem; }
+  ul.parameters { columns: 1; }
+  button.toggle-code { float: none; }
+}
+@media print {
+  button, nav.toc, details.run-record { display: none !important; }
+  main { max-width: none; padding: 0; }
+  a { color: inherit; text-decoration: none; }
+  h2, h3 { break-after: avoid; }
+  table, img, figure { break-inside: avoid; }
+  .scroll, .output_html, .output_subarea { overflow: visible; }
+}
+@page { margin: 18mm 15mm; }
 """
 
 TOGGLE = """
@@ -82,9 +105,9 @@ def notebook_page(notebook: nbformat.NotebookNode, *, title: str, status: str, m
     body, _ = exporter.from_notebook_node(without_stderr(notebook))
     header = (
         "<header class='report'><button class='toggle-code' onclick='toggleCode()'>Show code</button>"
-        f"<p><a href='index.html'>&larr; Report index</a></p>"
-        f"<p>Status: {_status_badge(status)}{' &mdash; ' + html.escape(message) if message else ''}</p>"
-        f"{_parameter_table(parameters)}</header>"
+        "<p><a href='index.html'>&larr; Report index</a> &middot; <a href='methods.html'>Methods and glossary</a></p>"
+        + ("" if status == "ok" else f"<p>Status: {_status_badge(status)}{' &mdash; ' + html.escape(message) if message else ''}</p>")
+        + f"{_parameter_list(parameters, record)}</header>"
     )
     return _page(title, header + _table_of_contents(body) + body, record, HtmlFormatter().get_style_defs(".highlight"))
 
@@ -105,74 +128,23 @@ def failed_page(*, title: str, status: str, message: str, parameters: dict, reco
     """Page for a notebook that left no executed notebook behind (for example a crashed worker)."""
     body = (
         f"<header class='report'><p><a href='index.html'>&larr; Report index</a></p><h1>{html.escape(title)}</h1>"
-        f"<p>Status: {_status_badge(status)}</p>{_parameter_table(parameters)}</header>"
+        f"<p>Status: {_status_badge(status)}</p>{_parameter_list(parameters, record)}</header>"
         f"<div class='output_error'><pre>{html.escape(message)}</pre></div>"
     )
     return _page(title, body, record)
 
 
 def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, estimates: pd.DataFrame, record: dict) -> str:
-    """The report's front page: headline figures, estimates, then the status of every notebook."""
-    rows = "".join(
-        f"<tr><td><a href='{html.escape(r['name'])}.html'>{html.escape(r['title'])}</a></td>"
-        f"<td>{_status_badge(r['status'])}</td><td>{r['seconds']:.1f} s</td>"
-        f"<td>{'cached' if r.get('cached') else 'executed'}</td></tr>"
-        for r in results
-    )
-    body = (
-        f"<header class='report'><h1>Enforcement Reform Lab &mdash; report for {html.escape(period)}</h1>"
-        f"<p>Data: <code>{html.escape(str(record.get('data', {}).get('sha256', ''))[:16])}</code> &middot; "
-        f"commit <code>{html.escape(str(record.get('git', {}).get('commit', ''))[:12])}</code></p></header>"
-        f"<h2 id='estimates'>Headline estimates</h2>{_estimates_html(estimates)}"
-        f"{_limitations_html(results, record.get('limitations', {}))}"
-        f"<h2 id='headline'>The quarter in figures</h2>{_headline_html(headline, period, record.get('min_cell_size'))}"
-        "<h2 id='notebooks'>Notebooks</h2><table class='status'><thead><tr><th>notebook</th><th>status</th>"
-        f"<th>duration</th><th>run</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-    return _page(f"Report {period}", body, record)
+    """The report's front page (see analysis.report.index)."""
+    from .index import index_page as front_page
+
+    return front_page(period=period, results=results, headline=headline, estimates=estimates, record=record, page=_page)
 
 
-def _limitations_html(results: list[dict], limitations: dict[str, list[dict]]) -> str:
-    """Which analyses this data could not support, notebook by notebook (from each one's record)."""
-    titles = {r["name"]: r["title"] for r in results}
-    items = "".join(
-        f"<li><a href='{html.escape(name)}.html'>{html.escape(titles.get(name, name))}</a>: "
-        + "; ".join(f"{html.escape(str(e.get('section', '')))} &mdash; {html.escape(str(e.get('reason', '')))}" for e in entries)
-        + "</li>"
-        for name, entries in limitations.items() if entries
-    )
-    if not items:
-        return ""
-    return f"<h2 id='limitations'>What this data could not support</h2><ul class='unavailable'>{items}</ul>"
+def methods_page() -> str:
+    from .methods import methods_page as reference_page
 
-
-def _headline_html(headline: pd.DataFrame, period: str, min_cell_size) -> str:
-    """The quarter's national figures, or a sentence saying why there are none."""
-    if headline.empty:
-        return f"<p class='unavailable'>The data has no inspections in {html.escape(period)}, so there are no figures for the quarter.</p>"
-    if headline["value"].isna().all():
-        return (f"<p class='unavailable'>The quarter's figures are withheld: they would rest on fewer than "
-                f"{html.escape(str(min_cell_size))} inspections.</p>")
-    note = ("" if headline["year_on_year"].notna().any() else
-            "<p class='reading'>Year-on-year ratios are not available: the data has no inspections (or too few) a year earlier.</p>")
-    return _frame_html(headline, "The quarter against the same quarter a year earlier") + note
-
-
-def _estimates_html(estimates: pd.DataFrame) -> str:
-    from ..results import headline
-
-    if estimates.empty:
-        return "<p>No study has recorded estimates in this report.</p>"
-    lead = headline(estimates)
-    return (_frame_html(lead if len(lead) else estimates, "Each study's main estimate with its standard error and 95% interval")
-            + f"<p>All {len(estimates)} estimates (every method and event time): "
-            "<a href='estimates.csv'>estimates.csv</a>; each study's page explains them.</p>")
-
-
-def _frame_html(frame: pd.DataFrame, caption: str) -> str:
-    from ..display import table
-
-    return str(table(frame, caption=caption))
+    return reference_page(_page)
 
 
 def _status_badge(status: str) -> str:
@@ -180,9 +152,22 @@ def _status_badge(status: str) -> str:
     return f"<span class='{css}'>{html.escape(status)}</span>"
 
 
-def _parameter_table(parameters: dict) -> str:
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(repr(v))}</td></tr>" for k, v in parameters.items())
-    return f"<table class='report-table'><caption>Parameters</caption><tbody>{rows}</tbody></table>"
+PARAMETER_WORDS = {"period": "Report quarter", "min_cell_size": "Smallest group shown (inspections)",
+                   "notice_period": "Half-year the notice compared"}
+
+
+def _parameter_list(parameters: dict, record: dict) -> str:
+    """The page's settings as a short list; the dataset by name and fingerprint, never by its path."""
+    data = record.get("data", {})
+    items = [f"<li>Dataset: {html.escape(str(data.get('name', '')))} "
+             f"(fingerprint <code>{html.escape(str(data.get('sha256', ''))[:12])}</code>)</li>"]
+    for name, value in parameters.items():
+        if name == "data_dir":
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        items.append(f"<li>{html.escape(PARAMETER_WORDS.get(name, name.replace('_', ' ').capitalize()))}: "
+                     f"{html.escape(shown)}</li>")
+    return f"<details class='settings'><summary>Settings of this page</summary><ul class='parameters'>{''.join(items)}</ul></details>"
 
 
 def _table_of_contents(body: str) -> str:
