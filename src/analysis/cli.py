@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="publish even when notebooks fail (otherwise the build is kept beside the last good report)")
     report.add_argument("--min-cell-size", type=_positive_int, default=5, metavar="K",
                         help="withhold figures built from fewer than K inspections (default 5)")
+    report.add_argument("--previous", type=Path, metavar="DIR",
+                        help="a built report to compare with (default: the previous quarter's report beside --out)")
     report.add_argument("--cache-limit-mb", type=_positive_int, default=2048, metavar="MB",
                         help="keep at most this much of executed notebooks for reuse (default 2048, least recently used go first)")
     report.set_defaults(run=_report)
@@ -190,7 +192,7 @@ def _report(args) -> int:
     overrides = schema.overrides_from(assignments, schema.select(only))
     result = build(args.data, args.period, out=args.out, jobs=args.jobs, only=only, force=args.force, overrides=overrides,
                    allow_failures=args.allow_failures, min_cell_size=args.min_cell_size,
-                   cache_limit_bytes=args.cache_limit_mb * 1024**2)
+                   cache_limit_bytes=args.cache_limit_mb * 1024**2, previous=args.previous)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -35,6 +35,7 @@ def build(
     allow_failures: bool = False,
     min_cell_size: int = 5,
     cache_limit_bytes: int = cache.DEFAULT_LIMIT_BYTES,
+    previous: str | Path | None = None,
     overrides: dict[str, dict] | None = None,
     specs: tuple[schema.NotebookSpec, ...] | None = None,
     notebooks_dir: Path = NOTEBOOKS,
@@ -85,7 +86,8 @@ def build(
         # Workers start now, so their imports overlap with loading and validating the data.
         pool = WorkerPool(min(jobs, len(specs)))
         try:
-            job = _Build(specs, data_path, period, out, notebooks_dir, cache_dir, base_record, force, allow_failures, log)
+            job = _Build(specs, data_path, period, out, notebooks_dir, cache_dir, base_record, force, allow_failures, log,
+                         Path(previous).resolve() if previous else None)
             return job.run(given, pool, started)
         finally:
             pool.close()
@@ -95,8 +97,9 @@ def build(
 class _Build:
     """One build's context: what it reads, where it writes, and how it decides to publish."""
 
-    def __init__(self, specs, data_path, period, out, notebooks_dir, cache_dir, base_record, force, allow_failures, log):
-        self.specs, self.data_path, self.period, self.out = specs, data_path, period, out
+    def __init__(self, specs, data_path, period, out, notebooks_dir, cache_dir, base_record, force, allow_failures, log,
+                 previous: Path | None = None):
+        self.specs, self.data_path, self.period, self.out, self.previous = specs, data_path, period, out, previous
         self.notebooks_dir, self.cache_dir, self.record = notebooks_dir, cache_dir, base_record
         self.force, self.allow_failures, self.log = force, allow_failures, log
 
@@ -146,12 +149,31 @@ class _Build:
     def _write_index(self, staging: Path, headline, estimates) -> None:
         from . import render
 
+        changes, previous = self._changes(staging)
         page = render.index_page(period=self.period, results=self.record["notebooks"], headline=headline,
-                                 estimates=estimates, record=self.record)
+                                 estimates=estimates, record=self.record, changes=changes, previous=previous)
         (staging / "index.html").write_text(page, encoding="utf-8")
         (staging / "methods.html").write_text(render.methods_page(), encoding="utf-8")
         (staging / "estimates.md").write_text(CODEBOOK, encoding="utf-8")
         (staging / "manifest.json").write_text(json.dumps(self.record, indent=2, sort_keys=True, default=str) + "\n")
+
+    def _changes(self, staging: Path):
+        """Estimates against the previous report (--previous, else the previous quarter's report beside
+        this one, when the runner published it); (None, "") when there is none."""
+        from .diff import estimate_changes
+
+        previous = self.previous or self.out.with_name(str(pd_period(self.period) - 1))
+        if not (previous / "estimates.csv").is_file() or not publish.is_ours(previous):
+            if self.previous:
+                self.log(f"--previous {previous}: not a report this runner published; nothing to compare with")
+            return None, ""
+        try:
+            changes = estimate_changes(previous, staging)
+        except ParameterError as err:
+            self.log(f"no comparison with {previous}: {err}")
+            return None, ""
+        self.record["previous_report"] = previous.name
+        return changes, previous.name
 
     def _publish(self, staging: Path, outcomes: list[NotebookResult]) -> BuildResult:
         shutil.rmtree(staging / ".jobs", ignore_errors=True)
@@ -190,6 +212,12 @@ def _notebook_records(results_dir: Path, name: str) -> dict[str, list]:
         except (OSError, json.JSONDecodeError) as err:
             found[file.parent.name] = [{"error": f"unreadable record: {err}"}]
     return found
+
+
+def pd_period(quarter: str):
+    import pandas as pd
+
+    return pd.Period(quarter, freq="Q-DEC")
 
 
 def _given(spec: schema.NotebookSpec, offered: dict) -> dict:

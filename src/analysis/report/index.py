@@ -21,7 +21,7 @@ SIMULATED_BANNER = (
 
 
 def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, estimates: pd.DataFrame, record: dict,
-               page) -> str:
+               page, changes: pd.DataFrame | None = None, previous: str = "") -> str:
     """The index: key messages, what could not be done, studies, the quarter's figures, estimates, downloads.
 
     `page(title, body, record)` wraps the body in the report's page frame.
@@ -39,11 +39,39 @@ def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, esti
            if messages else "<p class='unavailable'>No study produced an estimate for this quarter.</p>")
         + _limitations_html(results, record.get("limitations", {}))
         + f"<h2 id='studies'>Studies</h2>{_status_html(results)}"
+        + _changes_html(changes, previous)
         + f"<h2 id='headline'>The quarter in figures</h2>{_headline_html(headline, period, record.get('min_cell_size'))}"
         + f"<h2 id='estimates'>Main estimates</h2>{_estimates_html(estimates)}"
         + _downloads_html()
     )
     return page(f"Quarterly report {period}", body, record)
+
+
+def _changes_html(changes: pd.DataFrame | None, previous: str) -> str:
+    """How each main estimate moved since the previous report, and whether the move exceeds its uncertainty."""
+    if changes is None:
+        return ""
+    rows = []
+    for study in STUDIES:
+        lead = changes[(changes["study"] == study.name) & (changes["estimand"] == study.estimand)
+                       & (changes["method"] == study.method) & changes["status"].isin(["changed", "unchanged"])]
+        for r in lead.itertuples():
+            verdict = ("unchanged" if r.status == "unchanged" else
+                       "within the uncertainty (the 95% intervals overlap)" if r.intervals_overlap else
+                       "larger than the uncertainty (the 95% intervals do not overlap)")
+            rows.append(f"<tr><th scope='row'>{html.escape(labels.label(study.name))}</th>"
+                        f"<td class='text'>{html.escape(labels.label(r.outcome).capitalize())}</td>"
+                        f"<td>{html.escape(_estimate(study.name, r.outcome, r.estimate_before))}</td>"
+                        f"<td>{html.escape(_estimate(study.name, r.outcome, r.estimate_after))}</td>"
+                        f"<td class='text'>{html.escape(verdict)}</td></tr>")
+    if not rows:
+        return (f"<h2 id='changes'>Change since {html.escape(previous)}</h2><p>The report for {html.escape(previous)} "
+                "has none of this report's main estimates to compare with.</p>")
+    return (f"<h2 id='changes'>Change since {html.escape(previous)}</h2><div class='scroll'><table class='report-table'>"
+            f"<caption>Table 0.4. Main estimates in this report against the report for {html.escape(previous)}</caption>"
+            "<thead><tr><th scope='col'>Study</th><th scope='col'>Outcome</th><th scope='col'>Before</th>"
+            "<th scope='col'>Now</th><th scope='col'>The change is</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _status_html(results: list[dict]) -> str:

@@ -134,11 +134,13 @@ def failed_page(*, title: str, status: str, message: str, parameters: dict, reco
     return _page(title, body, record)
 
 
-def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, estimates: pd.DataFrame, record: dict) -> str:
+def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, estimates: pd.DataFrame, record: dict,
+               changes: pd.DataFrame | None = None, previous: str = "") -> str:
     """The report's front page (see analysis.report.index)."""
     from .index import index_page as front_page
 
-    return front_page(period=period, results=results, headline=headline, estimates=estimates, record=record, page=_page)
+    return front_page(period=period, results=results, headline=headline, estimates=estimates, record=record, page=_page,
+                      changes=changes, previous=previous)
 
 
 def methods_page() -> str:
