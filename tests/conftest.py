@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -75,3 +78,39 @@ def write_csv_dataset(directory: Path, tables: dict[str, pd.DataFrame]) -> Path:
 @pytest.fixture
 def tiny_dir(tmp_path) -> Path:
     return write_csv_dataset(tmp_path / "tiny", tiny_tables())
+
+
+# --- simulated worlds, built once per test run ----------------------------------------------------
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes
+        yield
+
+
+@pytest.fixture(scope="session")
+def world_factory(tmp_path_factory):
+    """`world(seed, scale)`: the simulated world's folder, written once per test run and shared by
+    every test and every xdist worker (a file lock makes the first one write it). Read it, never change it."""
+    from analysis.synth import DEFAULT_SEED, write_dataset
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "worlds"
+    root.mkdir(exist_ok=True)
+
+    def world(seed: int = DEFAULT_SEED, scale: float = 1.0) -> Path:
+        path = root / f"seed{seed}-scale{scale:g}"
+        with _file_lock(root / f"{path.name}.lock"):
+            if not (path / "truth.json").exists():
+                write_dataset(path, seed=seed, scale=scale)
+        return path
+
+    return world
+
+
+@pytest.fixture(scope="session")
+def default_world(world_factory) -> Path:
+    """The default simulated world (the calibrated seed, scale 1)."""
+    return world_factory()

@@ -9,14 +9,11 @@ import pandas as pd
 import pytest
 
 from analysis.report import build
-from analysis.synth import write_dataset
 
 
 @pytest.fixture(scope="module")
-def small_world(tmp_path_factory):
-    path = tmp_path_factory.mktemp("small-world")
-    write_dataset(path, seed=11, scale=0.3)
-    return path
+def small_world(world_factory):
+    return world_factory(seed=11, scale=0.3)
 
 
 @pytest.mark.xdist_group("notebooks")

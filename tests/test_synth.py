@@ -17,13 +17,6 @@ from analysis.synth import params
 CALIBRATION_TOLERANCE = 0.02  # the "within 2%"
 
 
-@pytest.fixture(scope="module")
-def default_world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("world")
-    write_dataset(out, seed=DEFAULT_SEED)
-    return out
-
-
 def test_generated_data_validates_cleanly(default_world):
     dataset = load(default_world, strict=True)
     assert len(dataset.inspections) > 200_000

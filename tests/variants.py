@@ -191,10 +191,11 @@ VARIANTS_BY_NAME = {v.name: v for v in VARIANTS}
 
 
 def base_world(directory: Path) -> tuple[Tables, dict]:
-    """The small world every variant starts from, and its truth.json."""
+    """The small world every variant starts from (written to `directory` unless it is there), and its truth.json."""
     from analysis.synth import write_dataset
 
-    write_dataset(directory, seed=BASE_SEED, scale=BASE_SCALE)
+    if not (directory / "truth.json").exists():
+        write_dataset(directory, seed=BASE_SEED, scale=BASE_SCALE)
     tables = {t.name: pd.read_parquet(directory / f"{t.name}.parquet") for t in c.TABLES}
     return tables, json.loads((directory / "truth.json").read_text())
 
