@@ -19,7 +19,9 @@ teffects results on cattaneo2 (tests/golden/).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,8 +141,8 @@ def estimate_many(
     outcomes: list[str],
     treatment: str,
     covariates: list[str],
-    methods: list[str] = METHODS,
-    estimands: list[str] = ("ATE",),
+    methods: Sequence[str] = METHODS,
+    estimands: Sequence[str] = ("ATE",),
     *,
     propensity_covariates: list[str] | None = None,
     propensity_model: str = "logit",
@@ -277,15 +279,16 @@ class _Moments:
         self.y, self.t, self.x, self.e = y, t, x, e
         self.grams = grams
         self.propensity = propensity
-        self.ps_model = propensity.model if propensity else None
-        self.ps_fit = propensity.fit if propensity else None
-        self.ps_hessian = propensity.hessian if propensity else None
+        # statsmodels objects (untyped), present only when the method uses a propensity model
+        self.ps_model: Any = propensity.model if propensity else None
+        self.ps_fit: Any = propensity.fit if propensity else None
+        self.ps_hessian: Any = propensity.hessian if propensity else None
         self.method, self.estimand = method, estimand
         self.n = len(y)
         self.uses_ps = propensity is not None
         self.uses_outcome = method in ("regression", "aipw")
         self.weighted_outcome = method == "aipw" and estimand == "ATT"  # IPW-RA
-        self.beta = self._outcome_fits() if self.uses_outcome else None
+        self.beta: list[np.ndarray] = self._outcome_fits() if self.uses_outcome else []
         self.mu = self._potential_means()
 
     # --- pieces -------------------------------------------------------------

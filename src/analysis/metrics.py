@@ -63,9 +63,9 @@ class ReportingPeriod:
 def parse_period(text: str) -> ReportingPeriod:
     """Parse ``2022Q3``, ``2022H1`` or ``2022``; raise ParameterError otherwise."""
     match = _PERIOD.match(str(text).strip())
-    kind, part = (match.group("kind"), match.group("part")) if match else (None, None)
-    valid = match and (kind is None or (kind == "Q" and part in "1234") or (kind == "H" and part in "12"))
-    if not valid:
+    kind, part = (match.group("kind"), match.group("part") or "") if match else (None, "")
+    valid = match is not None and (kind is None or (kind == "Q" and part in "1234") or (kind == "H" and part in "12"))
+    if match is None or not valid:
         raise ParameterError(f"period {text!r} is not a quarter (2022Q3), half-year (2022H1) or year (2022)")
     granularity = {"Q": "quarter", "H": "half", None: "year"}[kind]
     return ReportingPeriod(int(match.group("year")), granularity, int(part or 1))

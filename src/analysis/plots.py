@@ -157,7 +157,7 @@ def effect_forest(estimates: pd.DataFrame, truth: dict | None = None) -> plt.Fig
 def propensity_overlap(scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.95)) -> plt.Figure:
     treated = np.asarray(treated, dtype=bool)
     fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
-    bins = np.linspace(0, 1, 51)
+    bins = np.linspace(0, 1, 51).tolist()
     ax.hist(scores[~treated], bins=bins, alpha=0.6, density=True, label="announced", color="0.5")
     ax.hist(scores[treated], bins=bins, alpha=0.6, density=True, label="unannounced", color="C0")
     for b in bounds:

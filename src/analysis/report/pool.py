@@ -42,6 +42,9 @@ class Worker:
             [sys.executable, "-m", "analysis.report.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, env={**os.environ, **KERNEL_ENV}, start_new_session=True, text=True, bufsize=1,
         )
+        if self.process.stdin is None or self.process.stdout is None:  # cannot happen with PIPE; says so to mypy
+            raise RuntimeError("the worker process has no pipes")
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
         self.ready = False
 
     def run(self, job: dict, timeout: float) -> str:
@@ -52,8 +55,8 @@ class Worker:
                 return "died"
             self.ready = True
         try:
-            self.process.stdin.write(json.dumps(job) + "\n")
-            self.process.stdin.flush()
+            self.stdin.write(json.dumps(job) + "\n")
+            self.stdin.flush()
         except (BrokenPipeError, OSError):
             return "died"
         answer = self._read_line(deadline)
@@ -65,9 +68,9 @@ class Worker:
     def _read_line(self, deadline: float) -> str | None:
         """The worker's next line; None when the deadline passes first; "" at end of file."""
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([self.process.stdout], [], [], remaining)[0]:
+        if remaining <= 0 or not select.select([self.stdout], [], [], remaining)[0]:
             return None
-        return self.process.stdout.readline().strip()
+        return self.stdout.readline().strip()
 
     def stderr_tail(self, lines: int = 5) -> str:
         self.stderr.seek(0)
@@ -80,7 +83,7 @@ class Worker:
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            self.process.stdin.close()
+            self.stdin.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

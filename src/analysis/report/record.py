@@ -50,7 +50,7 @@ def source_digest(package: Path = PACKAGE_DIR) -> str:
 
 
 def environment() -> dict:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)

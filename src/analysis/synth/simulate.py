@@ -134,7 +134,7 @@ class _Generator:
         self.counties = w.counties(self.regions)
         self.shifts = p.CampaignShifts()
         self.truth = TruthAccumulator(self.fx)
-        self._reference: dict[str, float] | None = None
+        self._reference: dict[str, float] = {}  # Jiangsu's reference half-year, filled before calibration
         self._next_number = 1
         self.jiangsu_ratios: dict[str, float] = {}
         self._expected_inspections = self._inspection_rates(self.static_rng)
