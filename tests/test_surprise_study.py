@@ -26,11 +26,27 @@ def as_dataset(world) -> Dataset:
 
 
 @pytest.fixture(scope="module")
-def default_results():
+def default_study():
     world = simulate()
-    table, _ = surprise.study_table(as_dataset(world))
+    table, notes = surprise.study_table(as_dataset(world))
     truth = {(r["outcome"], r["estimand"]): r["value"] for r in world.truth if r["study"] == "surprise"}
-    return surprise.estimates(table, estimands=("ATE", "ATT")), truth
+    return table, notes, surprise.estimates(table, estimands=("ATE", "ATT")), truth
+
+
+@pytest.fixture(scope="module")
+def default_results(default_study):
+    _, _, results, truth = default_study
+    return results, truth
+
+
+def test_default_world_keeps_every_inspection_and_adjusts_for_all_four(default_study):
+    table, notes, results, _ = default_study
+    assert notes == [] and not (table[["risk_level", "enterprise_size"]] == surprise.NOT_RECORDED).any().any()
+    assert all(r.notes == [] for r in results)
+    adjusted = "The comparison adjusts for risk grade, industry, size and campaigns."
+    assert surprise.adjustment(table, results) == [adjusted]
+    assert all("once risk grade, industry, size and campaigns are accounted for" in s
+               for s in surprise.reading(results, table=table))
 
 
 def test_adjusted_intervals_cover_truth_and_naive_does_not(default_results):

@@ -8,22 +8,41 @@
   association, on the risk-ratio scale, that an unmeasured confounder would need
   with both treatment and outcome to explain the estimate away. Continuous
   outcomes use the approximation RR = exp(0.91 d), d the standardized effect.
+  Not defined (NaN) where there is no ratio: a baseline rate of zero, a treated rate
+  of zero or below, an outcome that does not vary.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
-from .ate import PROPENSITY_MODELS, Estimate, design_matrix
+from .ate import PROPENSITY_MODELS, Estimate, OverlapError, design_matrix, drop_redundant
 
 BALANCE_BAR = 0.1
 
 
 def propensity_scores(df: pd.DataFrame, treatment: str, covariates: list[str], model: str = "logit") -> np.ndarray:
-    x = design_matrix(df, covariates).to_numpy()
+    """Fitted propensities, from the model the estimators fit (`ate.estimate_many`).
+
+    Covariate columns that are constant or determined by the others are left out, as the
+    estimators leave them out. Raises `ate.OverlapError` when the model cannot be fitted
+    because the covariates predict treatment perfectly.
+    """
+    x = drop_redundant(design_matrix(df, covariates))[0].to_numpy()
     t = df[treatment].astype(float).to_numpy()
-    return PROPENSITY_MODELS[model](t, x).fit(disp=0, method="newton", maxiter=100).predict()
+    with warnings.catch_warnings():
+        # Separation shows in the scores themselves (at 0 or 1), which is what the overlap plot is for.
+        for category in (PerfectSeparationWarning, ConvergenceWarning, RuntimeWarning):
+            warnings.simplefilter("ignore", category)
+        try:
+            return PROPENSITY_MODELS[model](t, x).fit(disp=0, method="newton", maxiter=100).predict()
+        except (np.linalg.LinAlgError, PerfectSeparationError) as err:
+            raise OverlapError("the propensity model cannot be fitted: the covariates predict treatment perfectly "
+                               "(no overlap)") from err
 
 
 def overlap_summary(scores: np.ndarray, treated: np.ndarray, bounds: tuple[float, float] = (0.05, 0.95)) -> dict:
@@ -66,18 +85,22 @@ def e_value(estimate: Estimate, outcome_sd: float | None = None) -> dict:
     """E-values of the point estimate and of the confidence limit closest to no effect.
 
     Binary outcomes (give no `outcome_sd`): risk ratio from the potential-outcome
-    means. Continuous outcomes: pass the outcome's standard deviation.
+    means. Continuous outcomes: pass the outcome's standard deviation. Values are NaN
+    where the ratio is not defined (a baseline mean of zero or below, a treated mean of
+    zero or below, a standard deviation of zero).
     """
     base = estimate.control_mean
 
     def ratio(effect: float) -> float:
         if outcome_sd is None:
-            return (base + effect) / base
-        return float(np.exp(0.91 * effect / outcome_sd))
+            return (base + effect) / base if base > 0 else float("nan")
+        return float(np.exp(0.91 * effect / outcome_sd)) if outcome_sd > 0 else float("nan")
 
     point = ratio(estimate.estimate)
     crosses_null = estimate.ci_low <= 0 <= estimate.ci_high
     near_limit = estimate.ci_low if estimate.estimate > 0 else estimate.ci_high
+    if not (np.isfinite(point) and point > 0):
+        return {"risk_ratio": float("nan"), "e_value": float("nan"), "e_value_ci": float("nan")}
     return {
         "risk_ratio": point,
         "e_value": _e_value(point),
@@ -86,5 +109,8 @@ def e_value(estimate: Estimate, outcome_sd: float | None = None) -> dict:
 
 
 def _e_value(rr: float) -> float:
+    """E-value of a risk ratio; NaN when the ratio is not a positive number."""
+    if not (np.isfinite(rr) and rr > 0):
+        return float("nan")
     rr = rr if rr >= 1 else 1 / rr
     return float(rr + np.sqrt(rr * (rr - 1)))

@@ -5,16 +5,29 @@ adjusting for what drives where inspectors go unannounced (risk grade, industry,
 enterprise size, a surprise campaign in force). Identification rests on no
 unmeasured confounding given these, and on overlap; `sensitivity` says how strong
 an unmeasured confounder would have to be to explain an estimate away.
+
+Any contract-valid dataset: the optional covariates (risk grade, size) may be absent or
+partly missing, there may be no campaign, few inspections, or one kind of visit only.
+A covariate the data lacks is left out of the models and said in words (`adjustment`);
+an inspection with a missing risk grade or size is kept, "not recorded" being a level
+of its own (`study_table` says how many); a step the data cannot support raises
+`limits.Unavailable` with one sentence saying why.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from .ate import METHODS, Estimate, estimate_many
+from . import display
+from .ate import METHODS, Estimate, OverlapError, estimate_many
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
+from .limits import Missing, Unavailable
 from .metrics import quarters_of
 
 STUDY = "surprise"
@@ -24,61 +37,443 @@ COVARIATES = ["risk_level", "industry", "enterprise_size", "campaign_active"]  #
 # from additive in these, and a misspecified linear outcome model biases regression adjustment.
 OUTCOME_COVARIATES = ["risk_by_industry", "enterprise_size", "campaign_by_risk"]
 TREATMENT = "surprise"
+NOT_RECORDED = "not recorded"  # the level of an optional covariate an inspection has no value for
+OPTIONAL_COVARIATES = {"risk_level": "risk grade", "enterprise_size": "enterprise size"}
+COVARIATE_WORDS = {  # how the page names each adjustment variable
+    "risk_level": "risk grade", "industry": "industry", "enterprise_size": "size", "campaign_active": "campaigns",
+    "risk_by_industry": "risk grade within industry", "campaign_by_risk": "campaign by risk grade",
+}
+COVARIATE_PARENTS = {"risk_by_industry": ("risk_level", "industry"),
+                     "campaign_by_risk": ("campaign_active", "risk_level")}
+MIN_PER_ARM = 5  # inspections of each kind the study needs, and an outcome-model cell needs in each arm
 
 
-def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.DataFrame, int]:
-    """Inspections with the study's columns, and how many were left out for missing covariates.
+def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Inspections with the study's columns, and sentences on how gaps in the covariates were handled.
 
     Inspections after `last_period` (a quarter) are not used, so a report for a
-    quarter uses only the data up to it.
+    quarter uses only the data up to it. No inspection is dropped: a missing risk grade
+    or enterprise size is the level "not recorded" of that covariate (one sentence each
+    says how many); a covariate missing for every inspection is constant, so the models
+    leave it out (`adjustment` says so).
     """
     inspections = dataset.inspections
     quarter = quarters_of(inspections["inspection_date"])
+    risk = inspections["risk_level"].astype("float")
     table = pd.DataFrame(
         {
             "surprise": inspections["surprise"].to_numpy(),
             "hazards_found": inspections["hazards_found"].to_numpy(dtype=float),
             "major_hazard_found": (inspections["major_hazards"] > 0).to_numpy(dtype=float),
             "case_filed": inspections["case_filed"].to_numpy(dtype=float),
-            "penalty_amount": inspections["penalty_amount"].to_numpy(),
-            "risk_level": inspections["risk_level"].astype("float").to_numpy(),
+            "penalty_amount": inspections["penalty_amount"].to_numpy(dtype=float),
+            # grades as categories: no linearity assumed
+            "risk_level": np.where(risk.isna(), NOT_RECORDED, risk.fillna(0).astype(int).astype(str)),
             "industry": inspections["industry"].astype("str").to_numpy(),
-            "enterprise_size": inspections["enterprise_size"].astype("str").where(inspections["enterprise_size"].notna()).to_numpy(),
-            "campaign_active": dataset.in_force("surprise_campaign", inspections["region_id"], quarter.astype(str)).astype(float),
+            "enterprise_size": np.where(inspections["enterprise_size"].isna(), NOT_RECORDED,
+                                        inspections["enterprise_size"].astype("str")),
+            "campaign_active": _in_force(dataset, "surprise_campaign", inspections["region_id"], quarter),
             "quarter": quarter.astype(str),
         }
     )
     if last_period:
-        table = table[table["quarter"] <= last_period]
-    complete = table[COVARIATES].notna().all(axis=1)
-    table = table[complete].reset_index(drop=True)
-    table["risk_level"] = table["risk_level"].astype(int).astype(str)  # grades as categories: no linearity assumed
+        table = table[table["quarter"] <= last_period].reset_index(drop=True)
+    notes = []
+    for column, words in OPTIONAL_COVARIATES.items():
+        missing = int((table[column] == NOT_RECORDED).sum())
+        if 0 < missing < len(table):
+            notes.append(f"{missing:,} of the {len(table):,} inspections have no {words} recorded; they are kept, "
+                         f"with \u201c{NOT_RECORDED}\u201d as a category of its own.")
     table["risk_by_industry"] = _pool_sparse(table, table["risk_level"] + ":" + table["industry"], table["risk_level"] + ":*")
     # Campaign effect allowed to differ by risk grade; "none" outside campaigns (no overlap with the
     # risk-by-industry cells, which already carry the risk main effects).
     campaign_cells = ("campaign:" + table["risk_level"]).where(table["campaign_active"] == 1, "none")
     table["campaign_by_risk"] = _pool_sparse(table, campaign_cells, pd.Series("campaign:*", index=table.index))
-    return table, int((~complete).sum())
+    return table, notes
 
 
-MIN_PER_ARM = 5
+def _in_force(dataset: Dataset, program: str, region_id: pd.Series, quarter: pd.PeriodIndex) -> np.ndarray:
+    """1.0 where `program` was in force for the inspection's region and quarter, else 0.0."""
+    regions = set(region_id.astype(str).unique())
+    if not regions & set(dataset.program_starts(program)):  # no inspected region ran it: nothing to look up
+        return np.zeros(len(region_id))
+    return dataset.in_force(program, region_id, quarter.astype(str)).astype(float)
 
 
 def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series) -> pd.Series:
     """Cells with fewer than MIN_PER_ARM inspections in either arm fall back to a coarser label,
-    so every outcome-model cell can be fitted in both arms."""
-    counts = pd.crosstab(cells, table[TREATMENT])
+    and coarser labels still that sparse to one label for all of them ("*"), so every
+    outcome-model cell can be fitted in both arms."""
+    pooled = _sparse_to(table, cells, coarser)
+    return _sparse_to(table, pooled, pd.Series("*", index=table.index)) if len(pooled) else pooled
+
+
+def _sparse_to(table: pd.DataFrame, cells: pd.Series, fallback: pd.Series) -> pd.Series:
+    counts = pd.crosstab(cells, table[TREATMENT]).reindex(columns=[False, True], fill_value=0)
     sparse = counts.index[(counts < MIN_PER_ARM).any(axis=1)]
-    return cells.where(~cells.isin(sparse), coarser)
+    return cells.where(~cells.isin(sparse), fallback)
+
+
+# --- what the data lets the study do ------------------------------------------------------
+
+
+def _span(table: pd.DataFrame, period: str | None = None) -> str:
+    if period:
+        return f"up to {period}"
+    return f"up to {table['quarter'].max()}" if len(table) else "in the period studied"
+
+
+def _require_comparison(table: pd.DataFrame, period: str | None = None) -> None:
+    """Raise `Unavailable` unless there are at least MIN_PER_ARM inspections of each kind."""
+    n, unannounced = len(table), int(table[TREATMENT].sum()) if len(table) else 0
+    announced = n - unannounced
+    span = _span(table, period)
+    if n == 0:
+        raise Unavailable(f"There are no inspections {span} in the data, so there is nothing to compare.")
+    if unannounced == 0:
+        raise Unavailable(f"None of the {n:,} inspections {span} was unannounced, so there are no unannounced "
+                          "inspections to compare with announced ones.")
+    if announced == 0:
+        raise Unavailable(f"All {n:,} inspections {span} were unannounced, so there are no announced inspections "
+                          "to compare them with.")
+    if min(unannounced, announced) < MIN_PER_ARM:
+        raise Unavailable(f"Only {unannounced:,} unannounced and {announced:,} announced inspections {span}; at least "
+                          f"{MIN_PER_ARM} of each kind are needed to compare them.")
+
+
+def comparable(table: pd.DataFrame, period: str | None = None) -> pd.DataFrame:
+    """`table` when it has at least MIN_PER_ARM inspections of each kind; else `Unavailable`, saying how many it has.
+
+    Run once through `limits.run` so that every later step, given the `Missing` instead of
+    the table, points to this one sentence instead of repeating it.
+    """
+    _require_comparison(table, period)
+    return table
+
+
+def _comparable(table: pd.DataFrame) -> bool:
+    try:
+        _require_comparison(table)
+    except Unavailable:
+        return False
+    return True
+
+
+def _constant(table: pd.DataFrame, column: str) -> bool:
+    return table[column].nunique() < 2
+
+
+OUTCOME_SECTIONS = {
+    "hazards_found": "Effect on hidden dangers found",
+    "major_hazard_found": "Effect on major hazards found",
+    "case_filed": "Effect on penalty cases",
+    "penalty_amount": "Effect on fines",
+}
+# What "the outcome never happened" is for each outcome, {span} marking where "up to 2024Q4" goes.
+OUTCOME_NEVER = {
+    "hazards_found": "no inspection {span} found a hidden danger",
+    "major_hazard_found": "no inspection {span} found a major hazard",
+    "case_filed": "no inspection {span} led to a penalty case",
+    "penalty_amount": "no inspection {span} led to a fine",
+}
+
+
+def _constant_outcome(table: pd.DataFrame, outcome: str) -> str | None:
+    """The sentence saying why `outcome` cannot be estimated (it does not vary), or None."""
+    values = table[outcome]
+    if values.nunique() > 1 or not len(values):
+        return None
+    words = OUTCOME_WORDS[outcome][0]
+    value = float(values.iloc[0])
+    span = _span(table)
+    why = (OUTCOME_NEVER[outcome].format(span=span) if value == 0
+           else f"every inspection {span} has the same value ({value:,g})")
+    return f"The effect on the {words} cannot be estimated: {why}."
+
+
+def plan(table: pd.DataFrame, limits=None, outcomes=OUTCOMES) -> list[str]:
+    """The outcomes that can be estimated (those that vary among the inspections).
+
+    What the data cannot support is noted in `limits` (a `limits.Limitations`), one
+    sentence each: an outcome that does not vary, and an optional adjustment variable
+    (risk grade, size) the data lacks entirely, since the comparison then rests on the
+    other adjustment variables alone.
+    """
+    if not _comparable(table):
+        return list(outcomes)  # `comparable` and `estimates` say why
+    keep = []
+    for outcome in outcomes:
+        reason = _constant_outcome(table, outcome)
+        if reason is None:
+            keep.append(outcome)
+        elif limits is not None:
+            limits.note(OUTCOME_SECTIONS.get(outcome, outcome), reason)
+    for column, words in OPTIONAL_COVARIATES.items():
+        if limits is not None and (table[column] == NOT_RECORDED).all():
+            limits.note(f"Adjustment for {words}", _absent(table, column))
+    return keep
+
+
+def _absent(table: pd.DataFrame, column: str) -> str:
+    words = OPTIONAL_COVARIATES[column]
+    return f"No inspection {_span(table)} has {_a(words)} (column {column}), so {words}s are not adjusted for."
+
+
+def _a(words: str) -> str:
+    return ("an " if words[:1] in "aeiou" else "a ") + words
+
+
+# --- estimates ------------------------------------------------------------------------------
 
 
 def estimates(table: pd.DataFrame, outcomes=OUTCOMES, methods=METHODS, estimands=("ATE",)) -> list[Estimate]:
-    return estimate_many(table, list(outcomes), TREATMENT, OUTCOME_COVARIATES, list(methods), list(estimands),
-                         propensity_covariates=COVARIATES)
+    """Effect estimates for every outcome that varies (the others cannot be estimated; `reading` says why).
+
+    Raises `Unavailable` when there are fewer than MIN_PER_ARM inspections of either kind,
+    when no outcome varies, or when the covariates predict the kind of visit perfectly (no
+    overlap: the sentence names the kinds of site visited one way only). Covariates that
+    are constant or redundant are left out of the models with a note (`Estimate.notes`;
+    `adjustment` says it in words).
+    """
+    _require_comparison(table)
+    varying = [o for o in outcomes if _constant_outcome(table, o) is None]
+    if not varying:
+        raise Unavailable(f"None of the outcomes varies among the inspections {_span(table)}, so there is no effect "
+                          "to estimate.")
+    try:
+        return estimate_many(table, varying, TREATMENT, OUTCOME_COVARIATES, list(methods), list(estimands),
+                             propensity_covariates=COVARIATES)
+    except OverlapError as err:
+        raise Unavailable(_no_overlap(table)) from err
+    except ValueError as err:  # includes numpy's LinAlgError: an outcome model with too few units of a kind
+        if "outcome model" not in str(err) and not isinstance(err, np.linalg.LinAlgError):
+            raise
+        unannounced = int(table[TREATMENT].sum())
+        raise Unavailable(f"The adjusted comparison cannot be fitted: some kinds of site have too few inspections of "
+                          f"one kind ({unannounced:,} unannounced and {len(table) - unannounced:,} announced in all) "
+                          "to compare like with like.") from err
+
+
+def _no_overlap(table: pd.DataFrame) -> str:
+    """The overlap failure in words, naming the kinds of site that got one kind of visit only."""
+    one_way = []
+    for column in COVARIATES:
+        counts = pd.crosstab(table[column], table[TREATMENT]).reindex(columns=[False, True], fill_value=0)
+        for level, row in counts.iterrows():
+            if row.min() == 0:
+                kind = "unannounced" if row[True] else "announced"
+                label = COVARIATE_LABELS[column](level)
+                one_way.append(f"the one inspection {label} was {kind}" if row.max() == 1
+                               else f"all {row.max():,} inspections {label} were {kind}")
+    if one_way:
+        return (f"Some kinds of site got only one kind of visit, so they cannot be compared like with like: "
+                f"{'; '.join(one_way[:4])}{'; and more' if len(one_way) > 4 else ''}.")
+    return ("Some combinations of risk grade, industry, size and campaign got only one kind of visit, so they cannot "
+            "be compared like with like (the probability of an unannounced visit there is 0 or 1).")
+
+
+COVARIATE_LABELS = {  # an inspection "in industry mining", "of risk grade 3", ...
+    "risk_level": lambda v: f"of risk grade {v}" if v != NOT_RECORDED else "without a risk grade",
+    "industry": lambda v: f"in {v.replace('_', ' ')}",
+    "enterprise_size": lambda v: f"of a {v} enterprise" if v != NOT_RECORDED else "without an enterprise size",
+    "campaign_active": lambda v: "during a campaign" if v == 1 else "outside campaigns",
+}
 
 
 def estimates_frame(results: list[Estimate]) -> pd.DataFrame:
     return pd.DataFrame([r.as_row(STUDY) for r in results])
+
+
+def _shows_missing(present):
+    """A presenting step given a result that was not possible shows that result's sentence instead."""
+
+    @functools.wraps(present)
+    def wrapper(result, *args, **kwargs):
+        return result if isinstance(result, Missing) else present(result, *args, **kwargs)
+
+    return wrapper
+
+
+@_shows_missing
+def estimates_table(results: list[Estimate]) -> display.Html:
+    """The estimates as the page shows them (or, when they were not possible, the sentence saying why)."""
+    return display.table(estimates_frame(results), caption="Effect of an unannounced inspection", digits=4)
+
+
+def forest(frame: pd.DataFrame, truth: dict | None = None):
+    """The ATE estimates of every outcome with their intervals, and the planted truth when there is one."""
+    from . import plots
+
+    return plots.effect_forest(frame[frame["estimand"] == "ATE"], truth)
+
+
+def adjustment(table: pd.DataFrame, results: Sequence[Estimate] = ()) -> list[str]:
+    """What the comparison adjusts for, and why each adjustment variable it does not use is left out.
+
+    From the table (a covariate that does not vary: absent from the data, no campaign, one
+    industry) and from the estimators' notes (terms left out as redundant), in words.
+    """
+    if not len(table):
+        return []
+    span = _span(table)
+    constant = [c for c in COVARIATES if _constant(table, c)]
+    used = [COVARIATE_WORDS[c] for c in COVARIATES if c not in constant]
+    sentences = [f"The comparison adjusts for {_and(used)}." if used else
+                 "None of the adjustment variables varies among these inspections, so the comparison is not adjusted."]
+    for column in constant:
+        value = table[column].iloc[0]
+        if column == "campaign_active":
+            sentences.append(f"No surprise campaign was in force {span}, so campaigns are not adjusted for."
+                             if value != 1 else
+                             f"A surprise campaign was in force for every inspection {span}, so there is no time or "
+                             "place without one to compare with and campaigns are not adjusted for.")
+        elif value == NOT_RECORDED:
+            sentences.append(_absent(table, column))
+        else:
+            words = COVARIATE_WORDS[column]
+            sentences.append(f"Every inspection {span} has the same {words} ({value}), so {words} is not adjusted for.")
+    dropped: dict[tuple[str, str], int] = {}
+    for note in dict.fromkeys(n for r in results for n in r.notes):
+        term, _, rest = note.partition(" left out of the ")
+        model = rest.split(" model", 1)[0]
+        covariate = _covariate_of(term)
+        parents = COVARIATE_PARENTS.get(covariate or "", ())
+        if covariate is None or covariate in constant or any(p in constant for p in parents):
+            continue  # said above, from the table
+        dropped[(covariate, model)] = dropped.get((covariate, model), 0) + 1
+    for (covariate, model), count in dropped.items():
+        what = "term" if count == 1 else "terms"
+        sentences.append(f"The {model} model leaves out {count} {COVARIATE_WORDS[covariate]} {what} that the other "
+                         "adjustment variables already determine.")
+    return sentences
+
+
+def _covariate_of(term: str) -> str | None:
+    """The covariate a design-matrix column belongs to ("enterprise_size_small" -> "enterprise_size")."""
+    names = [c for c in COVARIATE_WORDS if term == c or term.startswith(c + "_")]
+    return max(names, key=len) if names else None
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _points(x: float) -> str:
+    return f"{100 * x:+.1f} percentage points"
+
+
+OUTCOME_WORDS = {
+    "hazards_found": ("number of hidden dangers found per inspection", "{:+.2f}".format),
+    "major_hazard_found": ("chance of finding a major hazard", _points),
+    "case_filed": ("chance that a penalty case is filed", _points),
+    "penalty_amount": ("fines per inspection", lambda x: f"{x:+,.0f} yuan"),
+}
+
+
+def reading(results: list[Estimate], method: str = "aipw", table: pd.DataFrame | None = None) -> list[str]:
+    """One sentence per outcome: adjusted effect, interval, and how much the naive gap overstated it.
+
+    With `table`, the sentences name only the adjustment variables that vary in it, and
+    an outcome that could not be estimated gets a sentence saying why.
+    """
+    by_key = {(r.outcome, r.method, r.estimand): r for r in results}
+    adjusted_for = "risk grade, industry, size and campaigns"
+    if table is not None:
+        used = [COVARIATE_WORDS[c] for c in COVARIATES if not _constant(table, c)]
+        adjusted_for = _and(used) if used else ""
+    sentences = []
+    for outcome, (words, fmt) in OUTCOME_WORDS.items():
+        adjusted, naive = by_key.get((outcome, method, "ATE")), by_key.get((outcome, "naive", "ATE"))
+        if adjusted is None:
+            reason = _constant_outcome(table, outcome) if table is not None else None
+            if reason:
+                sentences.append(reason)
+            continue
+        text = (f"Unannounced inspections change the {words} by {fmt(adjusted.estimate)} "
+                f"(95% CI {fmt(adjusted.ci_low)} to {fmt(adjusted.ci_high)})")
+        text += f" once {adjusted_for} are accounted for" if adjusted_for else " (no adjustment possible)"
+        if naive is not None:
+            text += f"; the raw comparison says {fmt(naive.estimate)}"
+        sentences.append(text + ".")
+    return sentences
+
+
+def estimates_reading(table: pd.DataFrame, results: list[Estimate]) -> display.Html:
+    """The page's reading of the estimates, then what they adjust for (estimator notes in words)."""
+    return _paragraphs(" ".join(reading(results, table=table)), " ".join(adjustment(table, results)))
+
+
+def _paragraphs(*sentences: str) -> display.Html:
+    return display.Html("".join(display.text(s).markup for s in sentences if s))
+
+
+@_shows_missing
+def describe(table: pd.DataFrame, period: str, notes: Sequence[str] = ()) -> display.Html:
+    """How many inspections the study has, of each kind, and how gaps in the covariates were handled
+    (or, given the `Missing` of `comparable`, why there is no comparison)."""
+    unannounced = int(table[TREATMENT].sum())
+    text = (f"{len(table):,} inspections up to {period}: {unannounced:,} unannounced and "
+            f"{len(table) - unannounced:,} announced.")
+    return display.text(" ".join([text, *notes]))
+
+
+# --- overlap and balance --------------------------------------------------------------------
+
+
+def propensity_scores(table: pd.DataFrame) -> np.ndarray:
+    """Each inspection's estimated probability of an unannounced visit (the estimators' propensity model)."""
+    from .diagnostics import propensity_scores as scores
+
+    _require_comparison(table)
+    try:
+        return scores(table, TREATMENT, COVARIATES)
+    except OverlapError as err:
+        raise Unavailable(_no_overlap(table)) from err
+
+
+def overlap_figure(scores: np.ndarray, table: pd.DataFrame):
+    """The propensity scores of each kind of visit (histograms), with the trimming bounds."""
+    from . import plots
+
+    return plots.propensity_overlap(scores, table[TREATMENT].to_numpy())
+
+
+@_shows_missing
+def overlap_reading(scores: np.ndarray, table: pd.DataFrame,
+                    bounds: tuple[float, float] = (0.05, 0.95)) -> display.Html:
+    """Where the scores of each kind of visit lie, and what trimming at `bounds` would drop."""
+    from .diagnostics import overlap_summary
+
+    o = overlap_summary(scores, table[TREATMENT], bounds)
+    return display.text(
+        f"Scores run from {o['treated_min']:.3f} to {o['treated_max']:.3f} among unannounced visits and "
+        f"{o['control_min']:.3f} to {o['control_max']:.3f} among announced ones; trimming at "
+        f"{bounds[0]:g}/{bounds[1]:g} would drop {o['share_trimmed']:.1%} of inspections. The estimates use all of "
+        "them (no trimming).")
+
+
+def balance(table: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
+    """Standardized differences of each adjustment variable before and after weighting."""
+    from .diagnostics import balance as smd
+
+    frame = smd(table, TREATMENT, COVARIATES, scores)
+    if frame.empty:
+        raise Unavailable("None of the adjustment variables varies among these inspections, so there is no balance "
+                          "to check.")
+    return frame
+
+
+@_shows_missing
+def balance_reading(frame: pd.DataFrame) -> display.Html:
+    before, after = frame["smd_before"].abs(), frame["smd_after"].abs()
+    return display.text(f"Before weighting the largest standardized difference is {before.max():.2f}; after weighting "
+                        f"it is {after.max():.3f}.")
+
+
+# --- who gains most -------------------------------------------------------------------------
+
+
+TOO_FEW = "too few inspections to estimate"
 
 
 def heterogeneity(table: pd.DataFrame, outcome: str, by: str, method: str = "aipw", min_group: int = 500) -> pd.DataFrame:
@@ -87,15 +482,19 @@ def heterogeneity(table: pd.DataFrame, outcome: str, by: str, method: str = "aip
     for level, group in table.groupby(by, observed=True):
         row = {by: level, "n_obs": len(group), "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "note": ""}
         if len(group) < min_group or group[TREATMENT].nunique() < 2:
-            row["note"] = "too few inspections to estimate"
+            row["note"] = TOO_FEW
+        elif _constant(group, outcome):
+            row["note"] = "the outcome does not vary in this group"
         else:
             try:
                 est = estimate_many(group, [outcome], TREATMENT, OUTCOME_COVARIATES, [method], propensity_covariates=COVARIATES)[0]
                 row.update(estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high)
+            except OverlapError:
+                row["note"] = "some sites here got only one kind of visit (no overlap)"
             except ValueError as err:
                 row["note"] = str(err)
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=[by, "n_obs", "estimate", "ci_low", "ci_high", "note"])
 
 
 def subgroup_table(table: pd.DataFrame, outcome: str, by: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
@@ -116,8 +515,87 @@ def subgroup_table(table: pd.DataFrame, outcome: str, by: str, min_cell_size: in
     return shown.drop(columns="smallest_arm"), combine(f"effect on {outcome} by {by}", withheld_counts, withheld_estimates)
 
 
+GROUP_WORDS = {"industry": ("industry", "industries"), "risk_level": ("risk grade", "risk grades"),
+               "enterprise_size": ("enterprise size", "enterprise sizes")}
+
+
+@dataclass
+class Subgroups:
+    """The effect on `outcome` within each level of `by`, as a reviewer page may show it."""
+
+    outcome: str
+    by: str
+    frame: pd.DataFrame
+    withheld: Withheld
+    min_group: int
+
+
+def subgroups(table: pd.DataFrame, outcome: str, by: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
+              method: str = "aipw", min_group: int = 500) -> Subgroups:
+    """`subgroup_table` for the page; `Unavailable` when the data has no `by`, or no group can be estimated."""
+    _require_comparison(table)
+    one, many = GROUP_WORDS.get(by, (by, by))
+    if (table[by] == NOT_RECORDED).all():
+        raise Unavailable(f"No inspection {_span(table)} has {_a(one)} (column {by}), so the effect cannot be broken "
+                          f"down by {one}.")
+    reason = _constant_outcome(table, outcome)
+    if reason:
+        raise Unavailable(reason)
+    frame, withheld = subgroup_table(table, outcome, by, min_cell_size, method=method, min_group=min_group)
+    if not (frame["note"] == "").any():
+        raise Unavailable(f"No {one} has enough inspections ({min_group:,} or more, of both kinds) to estimate an "
+                          "effect of its own.")
+    return Subgroups(outcome, by, frame, withheld, min_group)
+
+
+def subgroup_figure(groups: Subgroups, label: str):
+    """Each estimated subgroup's effect with its interval; `Unavailable` when disclosure control withheld them all."""
+    from . import plots
+
+    if groups.frame["estimate"].isna().all():
+        raise Unavailable(f"Every {GROUP_WORDS.get(groups.by, (groups.by,))[0]} estimate is withheld under disclosure "
+                          "control.")
+    return plots.subgroup_effects(groups.frame, groups.by, label, withheld=groups.withheld.legend)
+
+
+@_shows_missing
+def subgroup_reading(groups: Subgroups) -> display.Html:
+    """How many subgroups have an estimate on the page, and why the others do not."""
+    one, many = GROUP_WORDS.get(groups.by, (groups.by, groups.by))
+    frame = groups.frame
+    estimated = frame["note"] == ""
+    shown = int(frame["estimate"].notna().sum())
+    text = f"An effect is shown for {shown} of {len(frame)} {many}"
+    too_few = frame["note"] == TOO_FEW
+    reasons = []
+    if too_few.any():
+        n = int(too_few.sum())
+        reasons.append(f"{n} {'has' if n == 1 else 'have'} too few inspections to estimate one "
+                       f"(fewer than {groups.min_group:,}, or only one kind of visit)")
+    if (~estimated & ~too_few).any():
+        reasons.append(f"{int((~estimated & ~too_few).sum())} could not be estimated (the two kinds of visit do not "
+                       "overlap there, or the outcome does not vary)")
+    if estimated.sum() > shown:
+        reasons.append(f"{int(estimated.sum()) - shown} withheld under disclosure control")
+    return display.text(text + (f": {'; '.join(reasons)}." if reasons else "."))
+
+
+@_shows_missing
+def subgroup_display(groups: Subgroups, caption: str) -> display.Html:
+    """The subgroup table, with what disclosure control withheld marked."""
+    return display.table(groups.frame, caption=caption, digits=4, withheld=groups.withheld)
+
+
+def withheld(*groups) -> list[Withheld]:
+    """What disclosure control withheld from the subgroups the page shows (those that were possible)."""
+    return [g.withheld for g in groups if isinstance(g, Subgroups)]
+
+
+# --- sensitivity ----------------------------------------------------------------------------
+
+
 def sensitivity(table: pd.DataFrame, results: list[Estimate], method: str = "aipw") -> pd.DataFrame:
-    """E-values for each outcome's estimate (binary outcomes on the risk-ratio scale)."""
+    """E-values for each outcome's estimate (binary outcomes on the risk-ratio scale); NaN where not defined."""
     from .diagnostics import e_value
 
     rows = []
@@ -127,33 +605,36 @@ def sensitivity(table: pd.DataFrame, results: list[Estimate], method: str = "aip
         binary = set(np.unique(table[r.outcome])) <= {0.0, 1.0}
         values = e_value(r, None if binary else float(table[r.outcome].std()))
         rows.append({"outcome": r.outcome, "estimate": r.estimate, **values})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["outcome", "estimate", "risk_ratio", "e_value", "e_value_ci"])
 
 
-def _points(x: float) -> str:
-    return f"{100 * x:+.1f} percentage points"
+@_shows_missing
+def sensitivity_table(frame: pd.DataFrame) -> display.Html:
+    return display.table(frame, caption="E-values (AIPW, ATE)", digits=2)
 
 
-OUTCOME_WORDS = {
-    "hazards_found": ("number of hidden dangers found per inspection", "{:+.2f}".format),
-    "major_hazard_found": ("chance of finding a major hazard", _points),
-    "case_filed": ("chance that a penalty case is filed", _points),
-    "penalty_amount": ("fines per inspection", lambda x: f"{x:+,.0f} yuan"),
-}
+def sensitivity_reading(frame: pd.DataFrame) -> display.Html:
+    """Which result a hidden factor could most easily move to no effect."""
+    def names(rows: pd.DataFrame) -> str:
+        return _and([o.replace("_", " ") for o in rows["outcome"]])
 
-
-def reading(results: list[Estimate], method: str = "aipw") -> list[str]:
-    """One sentence per outcome: adjusted effect, interval, and how much the naive gap overstated it."""
-    by_key = {(r.outcome, r.method, r.estimand): r for r in results}
+    defined = frame.dropna(subset=["e_value_ci"])
+    null = defined[defined["e_value_ci"] <= 1]
+    away = defined[defined["e_value_ci"] > 1]
     sentences = []
-    for outcome, (words, fmt) in OUTCOME_WORDS.items():
-        adjusted, naive = by_key.get((outcome, method, "ATE")), by_key.get((outcome, "naive", "ATE"))
-        if adjusted is None:
-            continue
-        text = (f"Unannounced inspections change the {words} by {fmt(adjusted.estimate)} "
-                f"(95% CI {fmt(adjusted.ci_low)} to {fmt(adjusted.ci_high)}) once risk grade, industry, "
-                f"size and campaigns are accounted for")
-        if naive is not None:
-            text += f"; the raw comparison says {fmt(naive.estimate)}"
-        sentences.append(text + ".")
-    return sentences
+    if len(away):
+        weakest = away.loc[away["e_value_ci"].idxmin()]
+        sentences.append(f"The most fragile result is for {weakest['outcome'].replace('_', ' ')}: a hidden factor "
+                         f"associated with both unannounced visits and the outcome by a risk ratio of "
+                         f"{weakest['e_value_ci']:.2f} could move its interval to include no effect.")
+    if len(null):
+        sentences.append(f"The interval for {names(null)} already includes no effect, so no hidden factor is needed "
+                         "to explain it away." if len(null) == 1 else
+                         f"The intervals for {names(null)} already include no effect, so no hidden factor is needed "
+                         "to explain them away.")
+    undefined = frame[frame["e_value_ci"].isna()]
+    if len(undefined):
+        its = "its mean is" if len(undefined) == 1 else "their means are"
+        sentences.append(f"No E-value is defined for {names(undefined)}: {its} zero without (or with) an "
+                         "unannounced visit, so there is no risk ratio to explain away.")
+    return display.text(" ".join(sentences))
