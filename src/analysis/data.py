@@ -87,9 +87,14 @@ class Dataset:
 
     def in_force(self, program: str, region_id, quarter) -> np.ndarray:
         """Whether `program` was in force for each (region, quarter label) pair."""
-        start = pd.Series(np.asarray(region_id, dtype=str)).map(self.program_starts(program))
-        quarter = pd.Series(np.asarray(quarter, dtype=str))
-        return (start.notna() & (quarter >= start.fillna(""))).to_numpy()
+        regions = np.asarray(region_id, dtype=str)
+        starts = self.program_starts(program)
+        if not starts:
+            return np.zeros(len(regions), dtype=bool)
+        # Quarter labels ("2022Q1") sort as text in time order; "~" (never adopted) sorts after every label.
+        mapped = pd.Series(regions, dtype=object).map(starts).astype(object)
+        start = mapped.where(mapped.notna(), "~").to_numpy()
+        return np.asarray(quarter, dtype=str).astype(object) >= start
 
     def reconciliation(self) -> pd.DataFrame:
         """One row per table: rows read, accepted, quarantined, and whether they add up."""
