@@ -214,3 +214,10 @@ def test_parquet_bad_value_reports_row_number(tmp_path):
     native.to_parquet(path / "inspections.parquet", index=False)
     fault = load(path).quarantine.iloc[0]
     assert (fault["line"], fault["column"], fault["value"]) == (5, "major_hazards", "7")
+
+
+def test_programme_in_force_from_its_start_quarter(tiny_dir):
+    dataset = load(tiny_dir)  # C1 runs cross_region from 2022Q2, C2 a surprise campaign from 2022Q3
+    in_force = dataset.in_force("cross_region", ["C1", "C1", "C1", "C2", "P1"], ["2022Q1", "2022Q2", "2023Q1", "2023Q1", "2023Q1"])
+    assert in_force.tolist() == [False, True, True, False, False]
+    assert dataset.in_force("no_such_programme", ["C1"], ["2023Q1"]).tolist() == [False]

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import contract as c
 from .errors import DataContractError, ParameterError
+from .quarter import Quarter, ordinals
 from .readers import RawTable, read_dataset
 from .validation import (
     BLANK_LINE,
@@ -88,13 +89,14 @@ class Dataset:
     def in_force(self, program: str, region_id, quarter) -> np.ndarray:
         """Whether `program` was in force for each (region, quarter label) pair."""
         regions = np.asarray(region_id, dtype=str)
-        starts = self.program_starts(program)
+        starts = {region: Quarter.parse(start).ordinal for region, start in self.program_starts(program).items()}
         if not starts:
             return np.zeros(len(regions), dtype=bool)
-        # Quarter labels ("2022Q1") sort as text in time order; "~" (never adopted) sorts after every label.
-        mapped = pd.Series(regions, dtype=object).map(starts).astype(object)
-        start = mapped.where(mapped.notna(), "~").to_numpy()
-        return np.asarray(quarter, dtype=str).astype(object) >= start
+        never = 10**9  # an ordinal far beyond any quarter: never adopted
+        start = pd.Series(regions, dtype=object).map(starts).fillna(never).to_numpy(dtype=np.int64)
+        labels = pd.Series(np.asarray(quarter, dtype=str), dtype="category")
+        label_ordinals = np.asarray(ordinals(labels.cat.categories), dtype=np.int64)  # each distinct label once
+        return label_ordinals[labels.cat.codes.to_numpy()] >= start
 
     def reconciliation(self) -> pd.DataFrame:
         """One row per table: rows read, accepted, quarantined, and whether they add up."""

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import contract as c
+from .quarter import Quarter
 
-QUARTER_PATTERN = re.compile(r"^\d{4}Q[1-4]$")
 SNAKE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
 ROW = "(row)"  # the column named by a fault of the whole row (a blank line, too many fields)
@@ -295,9 +295,9 @@ def _parse_date(column, values, blank):
 def _parse_quarter(column, values, blank):
     if isinstance(values.dtype, pd.PeriodDtype):
         return values, np.zeros(len(values), dtype=bool), ""
-    cats, bad = _category_check(values, lambda v: bool(QUARTER_PATTERN.match(v.strip())))
+    cats, bad = _category_check(values, Quarter.is_quarter)
     # Parse each distinct label once, then spread by the codes.
-    labels = [v.strip() if QUARTER_PATTERN.match(v.strip()) else None for v in map(str, cats.cat.categories)]
+    labels = [v.strip() if Quarter.is_quarter(v) else None for v in map(str, cats.cat.categories)]
     ordinals = np.append(pd.PeriodIndex(labels, freq="Q-DEC").asi8, pd.NaT.value)
     codes = cats.cat.codes.to_numpy()
     quarters = pd.PeriodIndex.from_ordinals(ordinals[np.where(codes >= 0, codes, len(labels))], freq="Q-DEC")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
+from ..quarter import Quarter
 from .. import csvout
 from . import cache, publish, record, schema, uptodate
 from .methods import CODEBOOK
@@ -162,7 +163,7 @@ class _Build:
         this one, when the runner published it); (None, "") when there is none."""
         from .diff import estimate_changes
 
-        previous = self.previous or self.out.with_name(str(pd_period(self.period) - 1))
+        previous = self.previous or self.out.with_name(str(Quarter.parse(self.period).shift(-1)))
         if not (previous / "estimates.csv").is_file() or not publish.is_ours(previous):
             if self.previous:
                 self.log(f"--previous {previous}: not a report this runner published; nothing to compare with")
@@ -212,12 +213,6 @@ def _notebook_records(results_dir: Path, name: str) -> dict[str, list]:
         except (OSError, json.JSONDecodeError) as err:
             found[file.parent.name] = [{"error": f"unreadable record: {err}"}]
     return found
-
-
-def pd_period(quarter: str):
-    import pandas as pd
-
-    return pd.Period(quarter, freq="Q-DEC")
 
 
 def _given(spec: schema.NotebookSpec, offered: dict) -> dict:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import ParameterError
+from ..quarter import Quarter
 
-QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 HALF_YEAR = re.compile(r"^\d{4}H[12]$")
 
 
@@ -60,7 +60,7 @@ class NotebookSpec:
             values[param.name] = value
         if data_span and "period" in values and not problems:
             first, last = data_span
-            if not first <= values["period"] <= last:
+            if not Quarter.parse(first) <= Quarter.parse(values["period"]) <= Quarter.parse(last):
                 problems.append(f"period: {values['period']} is outside the data ({first} to {last})")
         if problems:
             raise ParameterError(f"notebook {self.name}: " + "; ".join(problems))
@@ -68,7 +68,7 @@ class NotebookSpec:
 
 
 def _quarter(value: str) -> str | None:
-    return None if QUARTER.match(value) else f"{value!r} is not a quarter like 2023Q4"
+    return None if Quarter.is_quarter(value) else f"{value!r} is not a quarter like 2023Q4"
 
 
 def _half_year(value: str) -> str | None:
@@ -77,6 +77,31 @@ def _half_year(value: str) -> str | None:
 
 def _at_least_one(value: int) -> str | None:
     return None if value >= 1 else f"must be at least 1, got {value}"
+
+
+def _at_least_zero(value: int) -> str | None:
+    return None if value >= 0 else f"must be 0 or more, got {value}"
+
+
+def _score(value: float) -> str | None:
+    return None if 0 <= value <= 100 else f"must be a score from 0 to 100, got {value}"
+
+
+def _weighting_method(value: str) -> str | None:
+    from ..scorecard import METHODS
+
+    return None if value in METHODS else f"{value!r} is not one of {', '.join(METHODS)}"
+
+
+def _indicator_tree(value: dict) -> str | None:
+    """An empty dict is the bundled tree; anything else must be a valid tree (errors name the node)."""
+    from .. import scorecard
+
+    try:
+        scorecard.load_tree(value)
+    except ParameterError as err:
+        return str(err)
+    return None
 
 
 DATA_DIR = Param("data_dir", str, "", "dataset directory or .duckdb file; empty means the bundled simulated world")
@@ -99,6 +124,22 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
                  (DATA_DIR, PERIOD, MIN_CELL_SIZE), timeout_seconds=900),
     NotebookSpec("04_team_expansion", "Study 3: team expansion, staffing and enforcement output", (DATA_DIR, PERIOD, MIN_CELL_SIZE),
                  timeout_seconds=900),
+)
+NOTEBOOKS += (
+    NotebookSpec(
+        "05_quarterly_scorecard",
+        "Quarterly scorecard: the enforcement efficiency index and its warnings",
+        (DATA_DIR, PERIOD,
+         Param("weights", str, "entropy",
+               "weighting method: entropy, critic, pca, equal or expert (the tree's weights)", _weighting_method),
+         Param("threshold", float, 80.0, "warn every region scoring under this (0-100)", _score),
+         Param("bottom_n", int, 3, "warn the n lowest of each peer group (0: no bottom rule)", _at_least_zero),
+         Param("draws", int, 500, "perturbed weightings in the rank-stability check", _at_least_one),
+         Param("tree", dict, {}, "indicator tree, normalisation and peer groups as TOML tables laid over the bundled "
+               "resources/indicator_tree.toml; empty: the bundled tree", _indicator_tree),
+         MIN_CELL_SIZE),
+        timeout_seconds=300,
+    ),
 )
 NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
 
