@@ -8,7 +8,7 @@ PERIOD ?= 2024Q4
 OUT    ?= reports/$(PERIOD)
 JOBS   ?= 2
 
-.PHONY: env test test-fast report lab bench clean
+.PHONY: env lint test test-all report lab bench clean
 
 # (Re)build the project environment when missing or when its definition changed.
 $(STAMP): pyproject.toml requirements.lock
@@ -25,11 +25,19 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	-apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-test: env $(CHROMIUM)
-	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadgroup
+# Lint, format check and types: ruff on the package, tests, benchmarks and (through nbqa) the notebooks; mypy on src/.
+lint: env
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/nbqa ruff notebooks --ignore E402
+	$(BIN)/mypy
 
-test-fast: env
-	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 -m "not slow"
+# The fast suite (everything but `slow`); `test-all` adds the long simulations and the any-data matrix.
+test: env $(CHROMIUM)
+	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+test-all: env $(CHROMIUM)
+	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 $(DATA)/inspections.parquet: | env
 	$(BIN)/analysis synth --out $(DATA)
