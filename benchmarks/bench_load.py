@@ -43,7 +43,9 @@ print(json.dumps({"seconds": seconds, "extra_peak_bytes": (peak - before) * 1024
 
 
 def measure(path: Path, mode: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", MEASURE, str(path), mode], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path), mode], capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout)
 
 
@@ -70,15 +72,28 @@ def main() -> None:
     print(f"rows: {full[0]['rows']:,}")
     print(f"bare read_parquet: median {med(bare, 'seconds'):.3f} s")
     print(f"load + validate:   median {med(full, 'seconds'):.3f} s  -> time ratio {time_ratio:.2f} (target <= 3)")
-    print(f"loaded frames: {full[0]['frame_bytes'] / 2**20:.0f} MiB; peak extra RSS median "
-          f"{med(full, 'extra_peak_bytes') / 2**20:.0f} MiB -> memory ratio {memory_ratio:.2f} (target <= 3)")
-    figures = {"rows": full[0]["rows"], "repeats": args.repeats, "bare_seconds": med(bare, "seconds"),
-               "load_seconds": med(full, "seconds"), "time_ratio": time_ratio,
-               "frame_mib": full[0]["frame_bytes"] / 2**20, "peak_extra_mib": med(full, "extra_peak_bytes") / 2**20,
-               "memory_ratio": memory_ratio}
-    record("load", figures, f"{full[0]['rows']:,} inspections from Parquet: load + validate {med(full, 'seconds'):.2f} s vs "
-           f"bare read_parquet {med(bare, 'seconds'):.2f} s (time ratio {time_ratio:.2f}, target <= 3); peak extra RSS "
-           f"{figures['peak_extra_mib']:.0f} MiB vs {figures['frame_mib']:.0f} MiB of frames (memory ratio {memory_ratio:.2f}, target <= 3)")
+    print(
+        f"loaded frames: {full[0]['frame_bytes'] / 2**20:.0f} MiB; peak extra RSS median "
+        f"{med(full, 'extra_peak_bytes') / 2**20:.0f} MiB -> memory ratio {memory_ratio:.2f} (target <= 3)"
+    )
+    figures = {
+        "rows": full[0]["rows"],
+        "repeats": args.repeats,
+        "bare_seconds": med(bare, "seconds"),
+        "load_seconds": med(full, "seconds"),
+        "time_ratio": time_ratio,
+        "frame_mib": full[0]["frame_bytes"] / 2**20,
+        "peak_extra_mib": med(full, "extra_peak_bytes") / 2**20,
+        "memory_ratio": memory_ratio,
+    }
+    record(
+        "load",
+        figures,
+        f"{full[0]['rows']:,} inspections from Parquet: load + validate {med(full, 'seconds'):.2f} s vs "
+        f"bare read_parquet {med(bare, 'seconds'):.2f} s (time ratio {time_ratio:.2f}, target <= 3); peak extra RSS "
+        f"{figures['peak_extra_mib']:.0f} MiB vs {figures['frame_mib']:.0f} MiB of frames "
+        f"(memory ratio {memory_ratio:.2f}, target <= 3)",
+    )
 
 
 if __name__ == "__main__":

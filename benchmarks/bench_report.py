@@ -18,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from analysis.report.schema import NOTEBOOKS as NOTEBOOK_SPECS
 from record import record
+
+from analysis.report.schema import NOTEBOOKS as NOTEBOOK_SPECS
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENTIAL = r"""
@@ -62,12 +63,21 @@ def main() -> None:
     print(f"report, unchanged rerun:   median {med(rerun):6.1f} s  {[round(x, 1) for x in rerun]}")
     print(f"parallel / sequential = {med(parallel) / med(sequential):.2f} (target <= 0.65)")
     print(f"rerun / full build    = {med(rerun) / med(full):.2f} (target <= 0.1)")
-    record("report", {"repeats": args.repeats, "sequential_seconds": med(sequential), "parallel_seconds": med(parallel),
-                      "rerun_seconds": med(rerun), "parallel_ratio": med(parallel) / med(sequential),
-                      "rerun_ratio": med(rerun) / med(full)},
-           f"{len(NOTEBOOK_SPECS)} notebooks: sequential papermill {med(sequential):.1f} s, --jobs 2 --force {med(parallel):.1f} s "
-           f"(ratio {med(parallel) / med(sequential):.2f}, target <= 0.65); unchanged rerun {med(rerun):.1f} s "
-           f"(ratio {med(rerun) / med(full):.2f}, target <= 0.1)")
+    record(
+        "report",
+        {
+            "repeats": args.repeats,
+            "sequential_seconds": med(sequential),
+            "parallel_seconds": med(parallel),
+            "rerun_seconds": med(rerun),
+            "parallel_ratio": med(parallel) / med(sequential),
+            "rerun_ratio": med(rerun) / med(full),
+        },
+        f"{len(NOTEBOOK_SPECS)} notebooks: sequential papermill {med(sequential):.1f} s, "
+        f"--jobs 2 --force {med(parallel):.1f} s "
+        f"(ratio {med(parallel) / med(sequential):.2f}, target <= 0.65); unchanged rerun {med(rerun):.1f} s "
+        f"(ratio {med(rerun) / med(full):.2f}, target <= 0.1)",
+    )
 
 
 if __name__ == "__main__":

@@ -36,13 +36,26 @@ def main() -> None:
     runs = []
     for scale in args.scales:
         with tempfile.TemporaryDirectory() as out:
-            result = subprocess.run([sys.executable, "-c", MEASURE, out, str(scale)], capture_output=True, text=True, check=True)
+            result = subprocess.run(
+                [sys.executable, "-c", MEASURE, out, str(scale)], capture_output=True, text=True, check=True
+            )
         r = json.loads(result.stdout)
-        print(f"{scale:>6g} {r['rows']:>12,} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>10,.0f} {r['peak_mib']:>9.0f}", flush=True)
+        print(
+            f"{scale:>6g} {r['rows']:>12,} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>10,.0f} "
+            f"{r['peak_mib']:>9.0f}",
+            flush=True,
+        )
         runs.append((scale, r))
     figures = {f"{key}_scale_{scale:g}": r[key] for scale, r in runs for key in ("rows", "seconds", "peak_mib")}
-    record("synth", figures, "; ".join(f"{r['rows']:,} rows in {r['seconds']:.1f} s "
-                                       f"({r['rows'] / r['seconds']:,.0f} rows/s, peak {r['peak_mib']:,.0f} MiB)" for _, r in runs))
+    record(
+        "synth",
+        figures,
+        "; ".join(
+            f"{r['rows']:,} rows in {r['seconds']:.1f} s "
+            f"({r['rows'] / r['seconds']:,.0f} rows/s, peak {r['peak_mib']:,.0f} MiB)"
+            for _, r in runs
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import os
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -25,10 +25,14 @@ CONTEXT = ("date", "commit", "machine", "cpus", "memory_gib", "python")
 
 def machine() -> dict[str, str]:
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE, capture_output=True, text=True).stdout
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE, capture_output=True, text=True
+    ).stdout
     return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": (commit or "unknown") + ("+dirty" if dirty.strip() else ""),
         "machine": f"{platform.system()} {platform.machine()}",
         "cpus": str(os.cpu_count()),
@@ -62,8 +66,10 @@ def readme_table() -> str:
         rows = list(csv.DictReader(path.open(encoding="utf-8")))
         if rows:
             last = rows[-1]
-            lines.append(f"| {path.stem} | {last['summary']} | {last['date'][:10]}, {last['commit']}, "
-                         f"{last['cpus']} cores / {last['memory_gib']} GiB, Python {last['python']} |")
+            lines.append(
+                f"| {path.stem} | {last['summary']} | {last['date'][:10]}, {last['commit']}, "
+                f"{last['cpus']} cores / {last['memory_gib']} GiB, Python {last['python']} |"
+            )
     return "\n".join(lines)
 
 

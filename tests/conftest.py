@@ -60,12 +60,22 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         }
     )
     programs = pd.DataFrame(
-        {"region_id": ["C1", "C2"], "program": ["cross_region", "surprise_campaign"], "start_period": ["2022Q2", "2022Q3"]}
+        {
+            "region_id": ["C1", "C2"],
+            "program": ["cross_region", "surprise_campaign"],
+            "start_period": ["2022Q2", "2022Q3"],
+        }
     )
     accidents = pd.DataFrame(
         {"region_id": ["C1", "C2"], "period": ["2022Q1", "2022Q1"], "accidents": ["1", "0"], "deaths": ["0", "0"]}
     )
-    return {"regions": regions, "inspections": inspections, "staffing": staffing, "programs": programs, "accidents": accidents}
+    return {
+        "regions": regions,
+        "inspections": inspections,
+        "staffing": staffing,
+        "programs": programs,
+        "accidents": accidents,
+    }
 
 
 def write_csv_dataset(directory: Path, tables: dict[str, pd.DataFrame]) -> Path:

@@ -21,11 +21,22 @@ def cattaneo():
     return pd.read_csv(GOLDEN / "cattaneo2.csv")
 
 
-@pytest.mark.parametrize("row", pd.read_csv(GOLDEN / "teffects_cattaneo2.csv").to_dict("records"),
-                         ids=lambda r: f"{r['method']}-{r['estimand']}")
+@pytest.mark.parametrize(
+    "row",
+    pd.read_csv(GOLDEN / "teffects_cattaneo2.csv").to_dict("records"),
+    ids=lambda r: f"{r['method']}-{r['estimand']}",
+)
 def test_matches_stata_teffects(cattaneo, row):
-    est = estimate_ate(cattaneo, "bweight", "mbsmoke_", OUTCOME_COVARIATES, row["method"], estimand=row["estimand"],
-                       propensity_covariates=PROPENSITY_COVARIATES, propensity_model="probit")
+    est = estimate_ate(
+        cattaneo,
+        "bweight",
+        "mbsmoke_",
+        OUTCOME_COVARIATES,
+        row["method"],
+        estimand=row["estimand"],
+        propensity_covariates=PROPENSITY_COVARIATES,
+        propensity_model="probit",
+    )
     assert est.estimate == pytest.approx(row["effect"], rel=1e-6)
     assert est.control_mean == pytest.approx(row["control_mean"], rel=1e-6)
     assert est.std_error == pytest.approx(row["effect_se"], rel=2e-3)
@@ -76,9 +87,25 @@ def test_weighting_balances_covariates(cattaneo):
 
 
 def test_estimate_many_matches_one_at_a_time(cattaneo):
-    many = estimate_many(cattaneo, ["bweight"], "mbsmoke_", OUTCOME_COVARIATES, ["ipw", "aipw"], ["ATE", "ATT"],
-                         propensity_covariates=PROPENSITY_COVARIATES)
+    many = estimate_many(
+        cattaneo,
+        ["bweight"],
+        "mbsmoke_",
+        OUTCOME_COVARIATES,
+        ["ipw", "aipw"],
+        ["ATE", "ATT"],
+        propensity_covariates=PROPENSITY_COVARIATES,
+    )
     for est in many:
-        one = estimate_ate(cattaneo, "bweight", "mbsmoke_", OUTCOME_COVARIATES, est.method, estimand=est.estimand,
-                           propensity_covariates=PROPENSITY_COVARIATES)
-        assert one.estimate == pytest.approx(est.estimate, rel=1e-12) and one.std_error == pytest.approx(est.std_error, rel=1e-12)
+        one = estimate_ate(
+            cattaneo,
+            "bweight",
+            "mbsmoke_",
+            OUTCOME_COVARIATES,
+            est.method,
+            estimand=est.estimand,
+            propensity_covariates=PROPENSITY_COVARIATES,
+        )
+        assert one.estimate == pytest.approx(est.estimate, rel=1e-12) and one.std_error == pytest.approx(
+            est.std_error, rel=1e-12
+        )

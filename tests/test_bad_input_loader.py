@@ -17,11 +17,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import tiny_tables, write_csv_dataset
 
 from analysis import contract as c
 from analysis.data import load
 from analysis.errors import DataContractError, ParameterError
-from conftest import tiny_tables, write_csv_dataset
 
 START, END = c.default_date_window()
 WINDOW = f"outside the plausible window {START.isoformat()} to {END.isoformat()}"
@@ -52,7 +52,7 @@ def dataset_with_values(tmp_path: Path, table: str, row: int, **values) -> Path:
 def held(ds, table: str) -> list[tuple]:
     """The table's quarantined rows as (line, column, value, reason)."""
     q = ds.quarantine[ds.quarantine["table"] == table]
-    return list(zip(q["line"].astype(int), q["column"], q["value"], q["reason"]))
+    return list(zip(q["line"].astype(int), q["column"], q["value"], q["reason"], strict=False))
 
 
 def assert_reconciles(ds) -> None:
@@ -94,6 +94,7 @@ def duckdb_dataset(tmp_path: Path, statements: tuple[str, ...] = ()) -> Path:
 
 
 # --- 1-3. the shape of a CSV file: header, field counts, physical lines -----------
+
 
 def _long_row(lines):
     lines[3] += ",x,y"
@@ -164,12 +165,19 @@ TOO_MANY = "row has {} fields; the header has 18"
 CSV_SHAPE = [
     pytest.param(_long_row, "\n", [(4, "(row)", "x,y", TOO_MANY.format(20))], id="long row"),
     pytest.param(_trailing_comma, "\n", [(4, "(row)", "", TOO_MANY.format(19))], id="trailing comma"),
-    pytest.param(_quoted_comma_extra, "\n", [(3, "(row)", "a,b", TOO_MANY.format(19))], id="quoted comma in extra field"),
+    pytest.param(
+        _quoted_comma_extra, "\n", [(3, "(row)", "a,b", TOO_MANY.format(19))], id="quoted comma in extra field"
+    ),
     pytest.param(_short_row, "\n", [(3, "double_penalty", "", "empty value in a required column")], id="short row"),
-    pytest.param(_blank_line, "\n", [(4, "(row)", "", "blank line"), (7, "surprise", "maybe", NOT_BOOLEAN)], id="blank line"),
+    pytest.param(
+        _blank_line, "\n", [(4, "(row)", "", "blank line"), (7, "surprise", "maybe", NOT_BOOLEAN)], id="blank line"
+    ),
     pytest.param(_whitespace_line, "\n", [(3, "(row)", "   ", "blank line")], id="whitespace-only line"),
     pytest.param(
-        _blank_lines_at_end, "\n", [(8, "(row)", "", "blank line"), (9, "(row)", "", "blank line")], id="blank lines at the end"
+        _blank_lines_at_end,
+        "\n",
+        [(8, "(row)", "", "blank line"), (9, "(row)", "", "blank line")],
+        id="blank lines at the end",
     ),
     pytest.param(_quoted_newline, "\n", [(5, "surprise", "maybe", NOT_BOOLEAN)], id="quoted newline"),
     pytest.param(
@@ -303,14 +311,33 @@ def structural(build, message: str, file: str, column: str | None = None):
 
 # build the dataset, message (regex), the file the error names, the column it names
 STRUCTURAL = [
-    structural(_duplicate_column, r"inspections\.csv: column 'penalty_amount' appears 2 times in the header", "inspections.csv", "penalty_amount"),
-    structural(_duplicate_column_after_trimming, r"regions\.csv: column 'region_id' appears 2 times in the header", "regions.csv", "region_id"),
-    structural(_duplicate_parquet_field, r"inspections\.parquet: column 'penalty_amount' appears 2 times", "inspections.parquet", "penalty_amount"),
+    structural(
+        _duplicate_column,
+        r"inspections\.csv: column 'penalty_amount' appears 2 times in the header",
+        "inspections.csv",
+        "penalty_amount",
+    ),
+    structural(
+        _duplicate_column_after_trimming,
+        r"regions\.csv: column 'region_id' appears 2 times in the header",
+        "regions.csv",
+        "region_id",
+    ),
+    structural(
+        _duplicate_parquet_field,
+        r"inspections\.parquet: column 'penalty_amount' appears 2 times",
+        "inspections.parquet",
+        "penalty_amount",
+    ),
     structural(_empty_csv, r"programs\.csv: the file is empty; its first line must be the header", "programs.csv"),
     structural(_whitespace_csv, r"programs\.csv: the file is empty; its first line must be the header", "programs.csv"),
     structural(_blank_first_line, r"programs\.csv: line 1 is blank; the first line must be the header", "programs.csv"),
     structural(_latin1_csv, r"programs\.csv: unreadable \.csv file: 'utf-8' codec can't decode", "programs.csv"),
-    structural(_unterminated_quote, r"programs\.csv: unreadable \.csv file: the quote opened on line 2 is never closed", "programs.csv"),
+    structural(
+        _unterminated_quote,
+        r"programs\.csv: unreadable \.csv file: the quote opened on line 2 is never closed",
+        "programs.csv",
+    ),
     structural(_directory_named_csv, r"accidents\.csv: is a directory, not a \.csv file", "accidents.csv"),
     structural(_truncated_parquet, r"inspections\.parquet: unreadable \.parquet file", "inspections.parquet"),
     structural(_corrupt_parquet_pages, r"inspections\.parquet: unreadable \.parquet file", "inspections.parquet"),
@@ -336,7 +363,6 @@ def test_structural_fault_names_file_and_column(tmp_path, build, message, file, 
         load(path)
     assert Path(err.value.file).name == file
     assert err.value.column == column
-
 
 
 def test_unreadable_dataset_directory_is_a_contract_error(tmp_path, monkeypatch):
@@ -433,7 +459,7 @@ def test_date_window_must_run_forwards(tmp_path):
 
 
 def test_default_date_window_is_stated_in_the_contract():
-    assert c.DATE_WINDOW_START == date(1990, 1, 1)
+    assert date(1990, 1, 1) == c.DATE_WINDOW_START
     start, end = c.default_date_window(today=date(2024, 2, 29))
     assert (start, end) == (date(1990, 1, 1), date(2025, 2, 28))
 
@@ -501,7 +527,11 @@ def test_duckdb_timestamptz_is_read_as_its_utc_date(tmp_path):
     [
         (('alter table programs rename to "Programs"',), "table main.Programs is read as programs"),
         (
-            ("create schema raw", "create table raw.programs as select * from main.programs", "drop table main.programs"),
+            (
+                "create schema raw",
+                "create table raw.programs as select * from main.programs",
+                "drop table main.programs",
+            ),
             "table raw.programs is read as programs",
         ),
     ],

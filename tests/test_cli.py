@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import tiny_tables, write_csv_dataset
 
 from analysis.cli import main
-from conftest import tiny_tables, write_csv_dataset
 
 
 def test_validate_clean_dataset_exits_zero(tiny_dir, capsys):

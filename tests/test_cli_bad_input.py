@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import tiny_tables, write_csv_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ import analysis.report
 import analysis.report.builder
 from analysis.cli import main
 from analysis.csvout import neutralise, neutralised, write_csv
-from conftest import tiny_tables, write_csv_dataset
 
 
 def run_cli(argv: list[str]) -> int:
@@ -31,8 +31,16 @@ def run_cli(argv: list[str]) -> int:
 
 @pytest.mark.parametrize(
     "cell, written",
-    [("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
-     ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("plain", "plain"), (-3.5, -3.5), (None, None)],
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("plain", "plain"),
+        (-3.5, -3.5),
+        (None, None),
+    ],
 )
 def test_formula_cells_are_neutralised(cell, written):
     assert neutralise(cell) == written
@@ -49,11 +57,11 @@ def test_numbers_stay_numbers_and_text_is_guarded(tmp_path):
 
 def test_quarantine_file_neutralises_formulas(tmp_path, capsys):
     tables = tiny_tables()
-    tables["inspections"].loc[0, "surprise"] = "=HYPERLINK(\"http://evil\",\"click\")"
+    tables["inspections"].loc[0, "surprise"] = '=HYPERLINK("http://evil","click")'
     quarantine = tmp_path / "q.csv"
     assert main(["validate", str(write_csv_dataset(tmp_path / "d", tables)), "--quarantine-out", str(quarantine)]) == 0
     held = pd.read_csv(quarantine, dtype=str, keep_default_na=False)
-    assert held.loc[0, "value"] == "'=HYPERLINK(\"http://evil\",\"click\")"
+    assert held.loc[0, "value"] == '\'=HYPERLINK("http://evil","click")'
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in held.to_numpy().ravel())
     assert "start with '" in capsys.readouterr().out
 
@@ -94,8 +102,22 @@ def test_out_of_range_arguments_are_usage_errors(tmp_path, capsys, argv, message
 def test_only_named_twice_runs_once(tiny_dir, monkeypatch):
     seen = {}
     monkeypatch.setattr(analysis.report, "build", lambda *a, **k: seen.update(k) or type("R", (), {"ok": True})())
-    assert main(["report", "--data", str(tiny_dir), "--period", "2022Q4", "--only", "00_data_quality", "00_data_quality",
-                 "01_reform_overview"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--data",
+                str(tiny_dir),
+                "--period",
+                "2022Q4",
+                "--only",
+                "00_data_quality",
+                "00_data_quality",
+                "01_reform_overview",
+            ]
+        )
+        == 0
+    )
     assert seen["only"] == ["00_data_quality", "01_reform_overview"]
 
 
@@ -147,7 +169,12 @@ ESTIMATES = "study,outcome,estimand,method,estimate,std_error,ci_low,ci_high,n_o
 @pytest.mark.parametrize(
     "estimates, headline, code, message",
     [
-        ("study,outcome\ns,y\n", "metric,value\n", 2, "lacks the column(s) estimand, method, estimate, ci_low, ci_high"),
+        (
+            "study,outcome\ns,y\n",
+            "metric,value\n",
+            2,
+            "lacks the column(s) estimand, method, estimate, ci_low, ci_high",
+        ),
         (ESTIMATES, "", 0, "Estimates: 1 unchanged"),  # the builder writes an empty headline for an empty quarter
         (ESTIMATES, "metric,value,year_on_year\ninspections,5,1.1\n", 0, "inspections"),
         ("", "", 0, "No estimates in either report"),
@@ -181,13 +208,54 @@ def sandbox(tmp_path_factory):
 
 
 OPTION_VALUES = st.sampled_from(
-    ["", "0", "-1", "1", "2", "nan", "inf", "1e308", "2022Q4", "2022Q5", "2900Q1", "2022H1", "2022", "abc", "/",
-     "=cmd", "{data}", "{precious}", "{precious}/thesis.tex", "{root}/new", "{data}/inspections.csv", "none",
-     "province", "csv", "table", "00_data_quality", "nope"]
+    [
+        "",
+        "0",
+        "-1",
+        "1",
+        "2",
+        "nan",
+        "inf",
+        "1e308",
+        "2022Q4",
+        "2022Q5",
+        "2900Q1",
+        "2022H1",
+        "2022",
+        "abc",
+        "/",
+        "=cmd",
+        "{data}",
+        "{precious}",
+        "{precious}/thesis.tex",
+        "{root}/new",
+        "{data}/inspections.csv",
+        "none",
+        "province",
+        "csv",
+        "table",
+        "00_data_quality",
+        "nope",
+    ]
 )
 FLAGS = st.sampled_from(
-    ["--out", "--period", "--data", "--jobs", "--only", "--scale", "--seed", "--by", "--format", "--quarantine-out",
-     "--strict", "--yoy", "--force", "--allow-failures", "--min-cell-size"]
+    [
+        "--out",
+        "--period",
+        "--data",
+        "--jobs",
+        "--only",
+        "--scale",
+        "--seed",
+        "--by",
+        "--format",
+        "--quarantine-out",
+        "--strict",
+        "--yoy",
+        "--force",
+        "--allow-failures",
+        "--min-cell-size",
+    ]
 )
 COMMANDS = st.sampled_from(["validate", "synth", "metrics", "report", "diff", "bogus"])
 
@@ -208,15 +276,20 @@ def test_fuzzed_arguments_give_documented_errors_only(sandbox, monkeypatch, comm
     root, data, precious = sandbox
     would_build = []
     # A fuzzed command line that is fully valid would build a whole report: note it instead.
-    monkeypatch.setattr(analysis.report.builder._Build, "run", lambda self, *a: would_build.append(self.out) or
-                        analysis.report.BuildResult(self.out, []))
+    monkeypatch.setattr(
+        analysis.report.builder._Build,
+        "run",
+        lambda self, *a: would_build.append(self.out) or analysis.report.BuildResult(self.out, []),
+    )
     monkeypatch.setattr(analysis.report.builder, "WorkerPool", NoPool)
     monkeypatch.setattr(analysis.report.builder, "resolve_data", lambda given: Path(given) if given else data)
     monkeypatch.setattr("analysis.cli.MAX_SCALE", 0.02)  # a fuzzed synth stays tiny
     argv = [command] + [w.format(root=root, data=data, precious=precious) for w in words]
     code = run_cli(argv)
     assert code in (0, 1, 2), argv
-    assert (precious / "thesis.tex").read_text() == "years of work" and sorted(p.name for p in precious.iterdir()) == ["thesis.tex"]
+    assert (precious / "thesis.tex").read_text() == "years of work" and sorted(p.name for p in precious.iterdir()) == [
+        "thesis.tex"
+    ]
     assert sorted(p.name for p in data.iterdir()) == sorted(f"{t}.csv" for t in tiny_tables())
 
 

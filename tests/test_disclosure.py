@@ -23,17 +23,20 @@ def provinces(counts, cases=None):
     """One row per province, as metrics.compute gives it: counts, cases, a rate and an average fine."""
     counts = np.asarray(counts)
     cases = np.asarray(cases if cases is not None else counts // 2)
-    return pd.DataFrame({
-        "province": [f"P{i}" for i in range(len(counts))],
-        "inspections": counts,
-        "cases": cases,
-        "case_rate": np.where(counts > 0, cases / np.maximum(counts, 1), np.nan),
-        "avg_case_value": np.where(cases > 0, 1000.0 + np.arange(len(counts)), np.nan),
-        "officers": 10 * (np.arange(len(counts)) + 1),
-    })
+    return pd.DataFrame(
+        {
+            "province": [f"P{i}" for i in range(len(counts))],
+            "inspections": counts,
+            "cases": cases,
+            "case_rate": np.where(counts > 0, cases / np.maximum(counts, 1), np.nan),
+            "avg_case_value": np.where(cases > 0, 1000.0 + np.arange(len(counts)), np.nan),
+            "officers": 10 * (np.arange(len(counts)) + 1),
+        }
+    )
 
 
 # --- primary suppression ------------------------------------------------------------------------
+
 
 def test_cells_below_k_are_withheld_and_empty_cells_are_shown():
     table = provinces([0, 1, 4, 5, 20], cases=[0, 1, 2, 5, 10])
@@ -75,6 +78,7 @@ def test_min_cell_size_is_checked():
 
 # --- secondary suppression ----------------------------------------------------------------------
 
+
 def test_secondary_suppression_keeps_a_small_cell_out_of_reach_of_the_total():
     table = provinces([2, 40, 9, 300, 12])
     national = table["inspections"].sum()  # published on the report index
@@ -86,14 +90,22 @@ def test_secondary_suppression_keeps_a_small_cell_out_of_reach_of_the_total():
     hidden = out["inspections"].isna()
     assert hidden.sum() >= 2 and table.loc[hidden, "inspections"].sum() >= 5
     assert hidden[2] and not hidden[1]  # the next-smallest province (9) hides the small one, not a larger one
-    assert national - out["inspections"].dropna().sum() == table.loc[hidden, "inspections"].sum()  # only a sum is revealed
+    assert (
+        national - out["inspections"].dropna().sum() == table.loc[hidden, "inspections"].sum()
+    )  # only a sum is revealed
     assert withheld.secondary == 2  # its count and its case rate
     assert withheld.entries()[1]["rule"].startswith("secondary")
 
 
 def test_secondary_suppression_works_within_each_group():
-    table = pd.DataFrame({"period": ["Q1"] * 3 + ["Q2"] * 3, "province": list("ABC") * 2,
-                          "inspections": [1, 20, 30, 20, 30, 40], "case_rate": [0.5] * 6})
+    table = pd.DataFrame(
+        {
+            "period": ["Q1"] * 3 + ["Q2"] * 3,
+            "province": list("ABC") * 2,
+            "inspections": [1, 20, 30, 20, 30, 40],
+            "case_rate": [0.5] * 6,
+        }
+    )
     out, _ = disclosure.suppress(table, "inspections", ["case_rate"], 5, group_totals=["period"])
     assert out["inspections"].isna().tolist() == [True, True, False, False, False, False]
 
@@ -101,7 +113,7 @@ def test_secondary_suppression_works_within_each_group():
 def _grid_is_protected(counts: np.ndarray, withheld: np.ndarray, k: int) -> None:
     assert not withheld[counts == 0].any()
     assert withheld[(counts > 0) & (counts < k)].all()
-    for line_counts, line_held in [*zip(counts, withheld), *zip(counts.T, withheld.T)]:
+    for line_counts, line_held in [*zip(counts, withheld, strict=False), *zip(counts.T, withheld.T, strict=False)]:
         if not line_held.any():
             continue
         shown_nonzero = (~line_held & (line_counts > 0)).any()
@@ -134,24 +146,33 @@ def test_a_table_with_nothing_small_is_unchanged():
 
 # --- names ---------------------------------------------------------------------------------------
 
+
 def test_region_lists_leave_out_small_regions_and_say_how_many():
-    shown, withheld = disclosure.region_names(["JS-01", "XX-01", "JS-02", "YY-09"], {"JS-01": 40, "XX-01": 2, "JS-02": 5}, 5)
+    shown, withheld = disclosure.region_names(
+        ["JS-01", "XX-01", "JS-02", "YY-09"], {"JS-01": 40, "XX-01": 2, "JS-02": 5}, 5
+    )
     assert shown == ["JS-01", "JS-02"]
     assert withheld.names == 2
     text = disclosure.name_list(shown, withheld)
     assert "XX-01" not in text and "YY-09" not in text
     assert text == "JS-01, JS-02; 2 with fewer than 5 inspections, not named"
-    assert withheld.entries() == [{"where": "", "cells": 2, "rule": "region names with fewer than 5 inspections not listed"}]
+    assert withheld.entries() == [
+        {"where": "", "cells": 2, "rule": "region names with fewer than 5 inspections not listed"}
+    ]
 
 
 def test_cross_region_messages_do_not_name_small_regions():
     from analysis import cross_region
 
-    cells = pd.DataFrame({
-        "region_id": ["BIG-01"] * 3 + ["BIG-02"] * 2 + ["TINY-01"],
-        "t": [1, 2, 3, 1, 2, 1], "g": [0, 0, 0, 2, 2, 2],
-        "inspections": [30, 30, 30, 30, 30, 2], "case_rate": [0.1] * 6,
-    })
+    cells = pd.DataFrame(
+        {
+            "region_id": ["BIG-01"] * 3 + ["BIG-02"] * 2 + ["TINY-01"],
+            "t": [1, 2, 3, 1, 2, 1],
+            "g": [0, 0, 0, 2, 2, 2],
+            "inspections": [30, 30, 30, 30, 30, 2],
+            "case_rate": [0.1] * 6,
+        }
+    )
     with pytest.raises(cross_region.PanelError) as raised:
         cross_region.check(cells, "case_rate", 5)
     assert "BIG-02" in str(raised.value) and "TINY-01" not in str(raised.value)
@@ -160,10 +181,13 @@ def test_cross_region_messages_do_not_name_small_regions():
 
 # --- the run record -----------------------------------------------------------------------------
 
+
 def test_record_suppressed_writes_only_inside_a_report_build(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(RESULTS_ENV, raising=False)
-    _, withheld = disclosure.suppress(provinces([1, 30, 40]), "inspections", ["case_rate"], 5, group_totals=(), where="t")
+    _, withheld = disclosure.suppress(
+        provinces([1, 30, 40]), "inspections", ["case_rate"], 5, group_totals=(), where="t"
+    )
     entries = disclosure.record_suppressed(withheld)
     assert entries and not list(tmp_path.rglob("*"))  # interactively: nothing written
 
@@ -190,6 +214,7 @@ def test_an_empty_record_is_an_empty_list(tmp_path, monkeypatch):
 
 # --- figures and identifiers ------------------------------------------------------------------
 
+
 def _draw(fig) -> None:
     fig.canvas.draw()
     fig.savefig(io.BytesIO(), format="png")
@@ -207,9 +232,17 @@ def test_mathtext_in_data_labels_fails_in_plain_matplotlib():
 def test_figures_draw_labels_from_data_literally():
     coverage = pd.DataFrame([[12, 3], [40, 0]], index=[FRACTION, "Hunan"], columns=["2022Q1", "2022Q2"])
     masked, withheld = disclosure.suppress_grid(coverage, 5)
-    trend = pd.DataFrame({"province": [FRACTION, FRACTION, "Hunan", "Hunan"], "period": ["2022Q1", "2022Q2"] * 2,
-                          "case_rate": [0.1, np.nan, 0.2, 0.3], "officers": [10, 11, 20, 22]})
-    subgroups = pd.DataFrame({"industry": [FRACTION, "mining"], "estimate": [0.1, 0.2], "ci_low": [0.0, 0.1], "ci_high": [0.2, 0.3]})
+    trend = pd.DataFrame(
+        {
+            "province": [FRACTION, FRACTION, "Hunan", "Hunan"],
+            "period": ["2022Q1", "2022Q2"] * 2,
+            "case_rate": [0.1, np.nan, 0.2, 0.3],
+            "officers": [10, 11, 20, 22],
+        }
+    )
+    subgroups = pd.DataFrame(
+        {"industry": [FRACTION, "mining"], "estimate": [0.1, 0.2], "ci_low": [0.0, 0.1], "ci_high": [0.2, 0.3]}
+    )
     figures = {
         "coverage": plots.coverage_heatmap(masked, title=FRACTION, withheld=withheld.legend),
         "trends": plots.metric_trends(trend, ["case_rate"], highlight=(FRACTION,), withheld=FRACTION),
@@ -233,6 +266,7 @@ def test_identifier_columns_never_reach_a_table():
 
 # --- end to end: a province with one inspection, through the report builder ---------------------
 
+
 def tiny_world(directory: Path) -> Path:
     """Four provinces over 2021-2022; 'Lonely' has one inspection (2022Q4) with a distinctive fine.
 
@@ -241,30 +275,74 @@ def tiny_world(directory: Path) -> Path:
     """
     rng = np.random.default_rng(7)
     counties = {"Jiangsu": ["JS-01", "JS-02"], "Hunan": ["HN-01"], FRACTION: ["FR-01"], "Lonely": ["LO-01"]}
-    regions = [{"region_id": r, "name": f"{p} county {r[-2:]}", "province": p, "level": "county",
-                "parent_id": "", "enterprises": "50", "population": "100000"} for p, rs in counties.items() for r in rs]
+    regions = [
+        {
+            "region_id": r,
+            "name": f"{p} county {r[-2:]}",
+            "province": p,
+            "level": "county",
+            "parent_id": "",
+            "enterprises": "50",
+            "population": "100000",
+        }
+        for p, rs in counties.items()
+        for r in rs
+    ]
     quarters = pd.period_range("2021Q1", "2022Q4", freq="Q")
     rows = []
 
     def inspection(region, day, fine, case):
-        rows.append({"inspection_id": f"I{len(rows):05d}", "region_id": region, "inspection_date": str(day),
-                     "enterprise_id": f"SECRETENT{len(rows):05d}", "industry": "manufacturing", "enterprise_size": "small",
-                     "risk_level": "2", "surprise": str(bool(len(rows) % 3 == 0)).lower(), "cross_region": "false",
-                     "inspecting_region_id": "", "officers": "2", "technical_inspector": "false", "key_matter": "false",
-                     "hazards_found": "2", "major_hazards": "1" if len(rows) % 4 == 0 else "0",
-                     "case_filed": str(case).lower(), "penalty_amount": str(fine), "double_penalty": "false"})
+        rows.append(
+            {
+                "inspection_id": f"I{len(rows):05d}",
+                "region_id": region,
+                "inspection_date": str(day),
+                "enterprise_id": f"SECRETENT{len(rows):05d}",
+                "industry": "manufacturing",
+                "enterprise_size": "small",
+                "risk_level": "2",
+                "surprise": str(bool(len(rows) % 3 == 0)).lower(),
+                "cross_region": "false",
+                "inspecting_region_id": "",
+                "officers": "2",
+                "technical_inspector": "false",
+                "key_matter": "false",
+                "hazards_found": "2",
+                "major_hazards": "1" if len(rows) % 4 == 0 else "0",
+                "case_filed": str(case).lower(),
+                "penalty_amount": str(fine),
+                "double_penalty": "false",
+            }
+        )
 
     for quarter in quarters:
         for region in ["JS-01", "JS-02", "HN-01", "FR-01"]:
             for i in range(8):
                 case = bool(rng.random() < 0.5)
-                inspection(region, quarter.start_time.date() + pd.Timedelta(days=3 * i), 2000 * (i + 1) if case else 0, case)
+                inspection(
+                    region, quarter.start_time.date() + pd.Timedelta(days=3 * i), 2000 * (i + 1) if case else 0, case
+                )
     inspection("LO-01", "2022-11-15", DISTINCTIVE_FINE, True)
-    staffing = [{"region_id": r["region_id"], "period": str(q), "officers": "20", "technical_inspectors": "8",
-                 "social_supervisors": "1", "trainings": "1", "trainees": "5"} for r in regions for q in quarters]
+    staffing = [
+        {
+            "region_id": r["region_id"],
+            "period": str(q),
+            "officers": "20",
+            "technical_inspectors": "8",
+            "social_supervisors": "1",
+            "trainings": "1",
+            "trainees": "5",
+        }
+        for r in regions
+        for q in quarters
+    ]
     tables = {
-        "regions": pd.DataFrame(regions), "inspections": pd.DataFrame(rows), "staffing": pd.DataFrame(staffing),
-        "programs": pd.DataFrame({"region_id": ["JS-01"], "program": ["surprise_campaign"], "start_period": ["2022Q1"]}),
+        "regions": pd.DataFrame(regions),
+        "inspections": pd.DataFrame(rows),
+        "staffing": pd.DataFrame(staffing),
+        "programs": pd.DataFrame(
+            {"region_id": ["JS-01"], "program": ["surprise_campaign"], "start_period": ["2022Q1"]}
+        ),
         "accidents": pd.DataFrame({"region_id": ["JS-01"], "period": ["2022Q1"], "accidents": ["0"], "deaths": ["0"]}),
     }
     directory.mkdir(parents=True, exist_ok=True)

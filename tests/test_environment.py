@@ -28,6 +28,10 @@ def test_environment_yml_matches_pyproject():
 
 def test_lock_file_pins_every_dependency():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    locked = {_name(line) for line in (ROOT / "requirements.lock").read_text().splitlines() if line and not line.startswith("#")}
+    locked = {
+        _name(line)
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
         assert _name(requirement).replace("_", "-") in {n.replace("_", "-") for n in locked}, requirement

@@ -22,7 +22,9 @@ COVARIATES = ["prenatal1_", "mmarried_", "mage", "fbaby_"]
 
 
 def test_redundant_columns_are_the_later_ones():
-    frame = pd.DataFrame({"const": 1.0, "a": [1.0, 2, 3, 4], "b": [2.0, 4, 6, 8], "c": [5.0, 5, 5, 5], "d": [0.0, 1, 0, 1]})
+    frame = pd.DataFrame(
+        {"const": 1.0, "a": [1.0, 2, 3, 4], "b": [2.0, 4, 6, 8], "c": [5.0, 5, 5, 5], "d": [0.0, 1, 0, 1]}
+    )
     kept, dropped = drop_redundant(frame)
     assert list(kept.columns) == ["const", "a", "d"] and dropped == ["b", "c"]
 
@@ -74,8 +76,13 @@ def staggered(units: int = 60, periods: int = 8, never: int = 20, seed: int = 0)
     rng = np.random.default_rng(seed)
     index = np.arange(units)
     cohort = np.where(index < never, 0, np.where(index < (units + never) // 2, 4, 6))
-    df = pd.DataFrame({"unit": np.repeat(index + 1, periods), "t": np.tile(np.arange(1, periods + 1), units),
-                       "g": np.repeat(cohort, periods)})
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(index + 1, periods),
+            "t": np.tile(np.arange(1, periods + 1), units),
+            "g": np.repeat(cohort, periods),
+        }
+    )
     df["x"] = np.repeat(rng.normal(size=units), periods)
     df["y"] = rng.normal(size=len(df)) + 0.5 * df["x"] + ((df["g"] > 0) & (df["t"] >= df["g"])) * 1.0
     return df
@@ -110,7 +117,9 @@ def test_no_never_treated_units_is_refused_not_coerced():
 def test_everyone_treated_from_the_first_period_is_a_sentence():
     df = staggered()
     df.loc[df["g"] > 0, "g"] = 1
-    with pytest.raises(did.DesignError, match=r"every treated unit is treated from the first period of the panel \(1\)"):
+    with pytest.raises(
+        did.DesignError, match=r"every treated unit is treated from the first period of the panel \(1\)"
+    ):
         did.att_gt(df, "y", "t", "unit", "g")
 
 
@@ -158,5 +167,7 @@ def test_a_regressor_named_like_the_cluster_code_is_not_overwritten():
     df["y"] = df["y"] + 2.0 * df["cluster_code_0"]
     fit = panel.feols(df, "y", ["x", "cluster_code_0"], ["quarter"], cluster="region")
     unclustered = panel.feols(df, "y", ["x", "cluster_code_0"], ["quarter"])
-    assert fit.term("cluster_code_0")["estimate"] == pytest.approx(unclustered.term("cluster_code_0")["estimate"], rel=1e-12)
+    assert fit.term("cluster_code_0")["estimate"] == pytest.approx(
+        unclustered.term("cluster_code_0")["estimate"], rel=1e-12
+    )
     assert fit.term("cluster_code_0")["estimate"] == pytest.approx(2.0, abs=0.2)

@@ -54,15 +54,46 @@ def test_numbers_for_people(call, expected):
 
 
 def test_key_messages_have_numbers_units_and_intervals():
-    estimates = pd.DataFrame([
-        {"study": "surprise", "outcome": "case_filed", "estimand": "ATE", "method": "aipw", "estimate": 0.097,
-         "std_error": 0.006, "ci_low": 0.086, "ci_high": 0.108, "n_obs": 33582},
-        {"study": "surprise", "outcome": "case_filed", "estimand": "ATE", "method": "naive", "estimate": 0.2,
-         "std_error": 0.006, "ci_low": 0.19, "ci_high": 0.21, "n_obs": 33582},
-        {"study": "team", "outcome": "inspections", "estimand": "elasticity", "method": "twfe", "estimate": 0.57,
-         "std_error": 0.07, "ci_low": 0.42, "ci_high": 0.71, "n_obs": 3212},
-    ])
-    headline = pd.DataFrame({"metric": ["inspections", "case_rate"], "value": [1847, 0.254], "year_on_year": [1.071, None]})
+    estimates = pd.DataFrame(
+        [
+            {
+                "study": "surprise",
+                "outcome": "case_filed",
+                "estimand": "ATE",
+                "method": "aipw",
+                "estimate": 0.097,
+                "std_error": 0.006,
+                "ci_low": 0.086,
+                "ci_high": 0.108,
+                "n_obs": 33582,
+            },
+            {
+                "study": "surprise",
+                "outcome": "case_filed",
+                "estimand": "ATE",
+                "method": "naive",
+                "estimate": 0.2,
+                "std_error": 0.006,
+                "ci_low": 0.19,
+                "ci_high": 0.21,
+                "n_obs": 33582,
+            },
+            {
+                "study": "team",
+                "outcome": "inspections",
+                "estimand": "elasticity",
+                "method": "twfe",
+                "estimate": 0.57,
+                "std_error": 0.07,
+                "ci_low": 0.42,
+                "ci_high": 0.71,
+                "n_obs": 3212,
+            },
+        ]
+    )
+    headline = pd.DataFrame(
+        {"metric": ["inspections", "case_rate"], "value": [1847, 0.254], "year_on_year": [1.071, None]}
+    )
     messages = key_messages(estimates, headline, "2024Q4")
     assert messages == [
         "In 2024Q4 there were 1,847 inspections (+7.1% on a year earlier); 25.4% of them ended in a penalty case.",

@@ -11,11 +11,11 @@ import csv
 import io
 
 import pandas as pd
+from conftest import tiny_tables, write_csv_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.data import load
-from conftest import tiny_tables, write_csv_dataset
 
 # Values that break the contract in a given column whatever the rest of the row holds.
 CORRUPTIONS = {
@@ -114,7 +114,7 @@ def test_rows_are_held_at_their_physical_line(tmp_path_factory, corruptions, cha
     blank_before = {row for row, change in changes if change == "blank line before"}
     for row, change in changes:
         if change == "line breaks":
-            inspections.loc[row, "note"] = "first line\nsecond line,\r\nthird \"line\""
+            inspections.loc[row, "note"] = 'first line\nsecond line,\r\nthird "line"'
     path = write_csv_dataset(tmp_path_factory.mktemp("lines"), tables)
     text, row_lines, blank_lines = csv_text_and_lines(inspections, blank_before)
     (path / "inspections.csv").write_text(text, encoding="utf-8", newline="")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import tiny_tables, write_csv_dataset
 
 from analysis.data import load
 from analysis.errors import DataContractError
-from conftest import tiny_tables, write_csv_dataset
 
 
 def dataset_with(tmp_path, table: str, row: int, **values):
@@ -111,7 +111,10 @@ def test_missing_required_column_names_file_and_column(tmp_path):
 
 def test_duplicate_region_id_is_structural_and_names_rows(tmp_path):
     path = dataset_with(tmp_path, "regions", 2, region_id="C1")
-    with pytest.raises(DataContractError, match=r"regions\.csv: column region_id must be unique; repeated at line 3 \(C1\), line 4 \(C1\)"):
+    with pytest.raises(
+        DataContractError,
+        match=r"regions\.csv: column region_id must be unique; repeated at line 3 \(C1\), line 4 \(C1\)",
+    ):
         load(path)
 
 
@@ -218,6 +221,8 @@ def test_parquet_bad_value_reports_row_number(tmp_path):
 
 def test_programme_in_force_from_its_start_quarter(tiny_dir):
     dataset = load(tiny_dir)  # C1 runs cross_region from 2022Q2, C2 a surprise campaign from 2022Q3
-    in_force = dataset.in_force("cross_region", ["C1", "C1", "C1", "C2", "P1"], ["2022Q1", "2022Q2", "2023Q1", "2023Q1", "2023Q1"])
+    in_force = dataset.in_force(
+        "cross_region", ["C1", "C1", "C1", "C2", "P1"], ["2022Q1", "2022Q2", "2023Q1", "2023Q1", "2023Q1"]
+    )
     assert in_force.tolist() == [False, True, True, False, False]
     assert dataset.in_force("no_such_programme", ["C1"], ["2023Q1"]).tolist() == [False]

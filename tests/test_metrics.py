@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import tiny_tables, write_csv_dataset
 
 from analysis.data import load
 from analysis.errors import ParameterError
 from analysis.metrics import compute, parse_period
-from conftest import tiny_tables, write_csv_dataset
 
 
 @pytest.fixture

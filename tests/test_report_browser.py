@@ -5,34 +5,52 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
-from analysis.report import build
 from test_report_runner import FIXTURES, spec
 
+from analysis.report import build
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.xdist_group("notebooks"),
-    pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed (make test installs it as root)"),
+    pytest.mark.skipif(
+        shutil.which("chromium") is None, reason="Debian chromium is not installed (make test installs it as root)"
+    ),
 ]
 
 
 def test_index_and_a_page_load_cleanly(tiny_dir, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    result = build(tiny_dir, "2022Q4", out=tmp_path / "report", jobs=2, specs=(spec("ok"),), notebooks_dir=FIXTURES,
-                   cache_dir=tmp_path / "cache", log=lambda *_: None)
+    result = build(
+        tiny_dir,
+        "2022Q4",
+        out=tmp_path / "report",
+        jobs=2,
+        specs=(spec("ok"),),
+        notebooks_dir=FIXTURES,
+        cache_dir=tmp_path / "cache",
+        log=lambda *_: None,
+    )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             for page_name in ("index.html", "ok.html"):
                 page = browser.new_page()
-                problems = []
-                page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e: problems.append(str(e)))
-                page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+                problems: list[str] = []
+                record = problems.append  # bound now: each page's handlers write to its own list
+                page.on("console", lambda m, record=record: record(m.text) if m.type in ("error", "warning") else None)
+                page.on("pageerror", lambda e, record=record: record(str(e)))
+                page.on("requestfailed", lambda r, record=record: record(f"request failed: {r.url}"))
                 page.goto((result.out / page_name).as_uri())
                 page.wait_for_load_state("load")
                 images = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")

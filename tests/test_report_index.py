@@ -16,12 +16,32 @@ pytestmark = pytest.mark.xdist_group("notebooks")
 
 
 def test_change_table_says_whether_a_move_exceeds_its_uncertainty():
-    changes = pd.DataFrame([
-        {"study": "surprise", "outcome": "case_filed", "estimand": "ATE", "method": "aipw", "estimate_before": 0.09,
-         "estimate_after": 0.097, "change": 0.007, "intervals_overlap": True, "status": "changed"},
-        {"study": "surprise", "outcome": "penalty_amount", "estimand": "ATE", "method": "aipw", "estimate_before": 2000.0,
-         "estimate_after": 3166.0, "change": 1166.0, "intervals_overlap": False, "status": "changed"},
-    ])
+    changes = pd.DataFrame(
+        [
+            {
+                "study": "surprise",
+                "outcome": "case_filed",
+                "estimand": "ATE",
+                "method": "aipw",
+                "estimate_before": 0.09,
+                "estimate_after": 0.097,
+                "change": 0.007,
+                "intervals_overlap": True,
+                "status": "changed",
+            },
+            {
+                "study": "surprise",
+                "outcome": "penalty_amount",
+                "estimand": "ATE",
+                "method": "aipw",
+                "estimate_before": 2000.0,
+                "estimate_after": 3166.0,
+                "change": 1166.0,
+                "intervals_overlap": False,
+                "status": "changed",
+            },
+        ]
+    )
     markup = _changes_html(changes, "2024Q3")
     assert "Change since 2024Q3" in markup and "+9.0 percentage points" in markup and "+9.7 percentage points" in markup
     assert "within the uncertainty" in markup and "larger than the uncertainty" in markup and "+3,166 yuan" in markup
@@ -31,8 +51,15 @@ def test_next_quarter_compares_with_the_report_beside_it(tiny_dir, tmp_path):
     spec = NotebookSpec("ok", "Fixture ok", (DATA_DIR, PERIOD, Param("label", str, "x", "free text")))
 
     def run(period):
-        return build(tiny_dir, period, out=tmp_path / "reports" / period, jobs=1, specs=(spec,), notebooks_dir=FIXTURES,
-                     log=lambda *_: None)
+        return build(
+            tiny_dir,
+            period,
+            out=tmp_path / "reports" / period,
+            jobs=1,
+            specs=(spec,),
+            notebooks_dir=FIXTURES,
+            log=lambda *_: None,
+        )
 
     run("2022Q3")
     index = (run("2022Q4").out / "index.html").read_text()

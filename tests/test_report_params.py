@@ -15,7 +15,7 @@ from analysis.report import schema
     [
         ("notice_period=2023H1", (None, "notice_period", "2023H1")),
         ("01_reform_overview.notice_period=2023H1", ("01_reform_overview", "notice_period", "2023H1")),
-        ("scope=[\"Jiangsu\"]", (None, "scope", ["Jiangsu"])),
+        ('scope=["Jiangsu"]', (None, "scope", ["Jiangsu"])),
         ("lags=2", (None, "lags", 2)),
         ("flag=true", (None, "flag", True)),
         ("label=a=b", (None, "label", "a=b")),
@@ -54,8 +54,10 @@ def test_bad_assignments_name_what_is_wrong(assignment, message):
 def test_config_file_tables_and_top_level_keys(tmp_path):
     config = tmp_path / "report.toml"
     config.write_text('notice_period = "2021H2"\n\n[01_reform_overview]\nnotice_period = "2023H1"\n')
-    assert schema.assignments_from_config(config) == [(None, "notice_period", "2021H2"),
-                                                      ("01_reform_overview", "notice_period", "2023H1")]
+    assert schema.assignments_from_config(config) == [
+        (None, "notice_period", "2021H2"),
+        ("01_reform_overview", "notice_period", "2023H1"),
+    ]
     (tmp_path / "bad.toml").write_text("notice_period = \n")
     with pytest.raises(ParameterError, match="not valid TOML"):
         schema.assignments_from_config(tmp_path / "bad.toml")
@@ -71,14 +73,41 @@ def captured_build(monkeypatch):
 def test_command_line_wins_over_the_config_file(tiny_dir, tmp_path, captured_build):
     config = tmp_path / "report.toml"
     config.write_text('[01_reform_overview]\nnotice_period = "2021H2"\n')
-    assert main(["report", "--data", str(tiny_dir), "--period", "2022Q4", "--config", str(config),
-                 "--param", "notice_period=2023H1"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--data",
+                str(tiny_dir),
+                "--period",
+                "2022Q4",
+                "--config",
+                str(config),
+                "--param",
+                "notice_period=2023H1",
+            ]
+        )
+        == 0
+    )
     assert captured_build["overrides"] == {"01_reform_overview": {"notice_period": "2023H1"}}
 
 
 def test_bad_value_names_notebook_parameter_and_what_is_allowed(tiny_dir, tmp_path, capsys):
-    code = main(["report", "--data", str(tiny_dir), "--period", "2022Q4", "--out", str(tmp_path / "r"),
-                 "--param", "01_reform_overview.notice_period=2023X1"])
+    code = main(
+        [
+            "report",
+            "--data",
+            str(tiny_dir),
+            "--period",
+            "2022Q4",
+            "--out",
+            str(tmp_path / "r"),
+            "--param",
+            "01_reform_overview.notice_period=2023X1",
+        ]
+    )
     assert code == 2
-    assert "notebook 01_reform_overview: notice_period: '2023X1' is not a half-year like 2022H1" in capsys.readouterr().err
+    assert (
+        "notebook 01_reform_overview: notice_period: '2023X1' is not a half-year like 2022H1" in capsys.readouterr().err
+    )
     assert not (tmp_path / "r").exists()

@@ -24,8 +24,17 @@ def spec(name: str, timeout: int = 120) -> NotebookSpec:
 
 def run(tiny_dir, tmp_path, names, period="2022Q4", **kwargs):
     specs = tuple(spec(n) if isinstance(n, str) else n for n in names)
-    return build(tiny_dir, period, out=tmp_path / "reports" / period, jobs=2, specs=specs, notebooks_dir=FIXTURES,
-                 cache_dir=tmp_path / "cache", log=lambda *_: None, **kwargs)
+    return build(
+        tiny_dir,
+        period,
+        out=tmp_path / "reports" / period,
+        jobs=2,
+        specs=specs,
+        notebooks_dir=FIXTURES,
+        cache_dir=tmp_path / "cache",
+        log=lambda *_: None,
+        **kwargs,
+    )
 
 
 # --- parameters are checked before anything runs ---------------------------------------

@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from analysis.cli import main
@@ -36,8 +35,17 @@ def spec(name: str, timeout: int = 120) -> NotebookSpec:
 
 def run(data, out, names=("ok",), **kwargs):
     specs = tuple(spec(n) for n in names)
-    return build(data, "2022Q4", out=out, jobs=2, specs=specs, notebooks_dir=FIXTURES,
-                 cache_dir=Path(out).parent / "cache", log=lambda *_: None, **kwargs)
+    return build(
+        data,
+        "2022Q4",
+        out=out,
+        jobs=2,
+        specs=specs,
+        notebooks_dir=FIXTURES,
+        cache_dir=Path(out).parent / "cache",
+        log=lambda *_: None,
+        **kwargs,
+    )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -57,8 +65,13 @@ def fixture_notebooks(monkeypatch):
     def use(*names: str) -> None:
         def fixture_build(*args, **kwargs):
             kwargs.pop("only", None)
-            return build(*args, specs=tuple(spec(n) for n in names), notebooks_dir=FIXTURES,
-                         cache_dir=Path(kwargs["out"]).parent / "cache", **kwargs)
+            return build(
+                *args,
+                specs=tuple(spec(n) for n in names),
+                notebooks_dir=FIXTURES,
+                cache_dir=Path(kwargs["out"]).parent / "cache",
+                **kwargs,
+            )
 
         monkeypatch.setattr(analysis.report, "build", fixture_build)
 
@@ -125,7 +138,11 @@ def test_out_overlapping_the_dataset_is_refused(tiny_dir, capsys, where):
 
 @pytest.mark.parametrize(
     "out, message",
-    [("/", "the filesystem root"), (str(Path.home()), "your home directory"), (str(PROJECT_ROOT), "the project repository")],
+    [
+        ("/", "the filesystem root"),
+        (str(Path.home()), "your home directory"),
+        (str(PROJECT_ROOT), "the project repository"),
+    ],
 )
 def test_precious_folders_are_refused_before_anything_runs(tiny_dir, capsys, out, message):
     started = time.perf_counter()
@@ -247,8 +264,11 @@ build(sys.argv[1], "2022Q4", out=sys.argv[2], jobs=1, specs=(spec,), notebooks_d
 
 def test_killed_builder_takes_its_workers_and_kernels_with_it(tiny_dir, tmp_path):
     out = tmp_path / "reports" / "2022Q4"
-    builder_process = subprocess.Popen([sys.executable, "-c", BUILDER_SCRIPT, str(tiny_dir), str(out), str(FIXTURES)],
-                                       stdout=subprocess.PIPE, text=True)
+    builder_process = subprocess.Popen(
+        [sys.executable, "-c", BUILDER_SCRIPT, str(tiny_dir), str(out), str(FIXTURES)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and len(descendants(builder_process.pid)) < 2:  # worker + kernel

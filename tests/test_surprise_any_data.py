@@ -36,11 +36,15 @@ from analysis.limits import Limitations, Missing, Unavailable
 pytestmark = pytest.mark.xdist_group("surprise-any-data")
 
 NO_RISK = "No inspection up to 2024Q4 has a risk grade (column risk_level), so risk grades are not adjusted for."
-NO_SIZE = ("No inspection up to 2024Q4 has an enterprise size (column enterprise_size), so enterprise sizes are not "
-           "adjusted for.")
+NO_SIZE = (
+    "No inspection up to 2024Q4 has an enterprise size (column enterprise_size), so enterprise sizes are not "
+    "adjusted for."
+)
 NO_CAMPAIGN = "No surprise campaign was in force up to {period}, so campaigns are not adjusted for."
-NO_RISK_GROUPS = ("No inspection up to 2024Q4 has a risk grade (column risk_level), so the effect cannot be broken "
-                  "down by risk grade.")
+NO_RISK_GROUPS = (
+    "No inspection up to 2024Q4 has a risk grade (column risk_level), so the effect cannot be broken "
+    "down by risk grade."
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +96,10 @@ def page(path: Path, period: str = "2024Q4", min_cell_size: int = 5) -> tuple[Li
     outcomes = limits.run("Estimates", surprise.plan, table, limits)
     estimates = limits.run("Estimates", surprise.estimates, table, outcomes, estimands=("ATE", "ATT"))
     frame = limits.run("Estimates", surprise.estimates_frame, estimates)
-    shown += [surprise.estimates_table(estimates),
-              limits.run("Estimates", surprise.estimates_reading, table, estimates)]
+    shown += [
+        surprise.estimates_table(estimates),
+        limits.run("Estimates", surprise.estimates_reading, table, estimates),
+    ]
     limits.run("Estimates", surprise.forest, frame, None)
     scores = limits.run("Overlap", surprise.propensity_scores, table)
     limits.run("Overlap", surprise.overlap_figure, scores, table)
@@ -104,9 +110,11 @@ def page(path: Path, period: str = "2024Q4", min_cell_size: int = 5) -> tuple[Li
     by_risk = limits.run("Effect by risk grade", surprise.subgroups, table, "case_filed", "risk_level", min_cell_size)
     shown += [surprise.subgroup_reading(by_industry), surprise.subgroup_display(by_risk, "by risk grade")]
     sensitivity = limits.run("Sensitivity to unmeasured confounding", surprise.sensitivity, table, estimates)
-    shown += [surprise.sensitivity_table(sensitivity),
-              limits.run("Sensitivity to unmeasured confounding", surprise.sensitivity_reading, sensitivity),
-              limits.conclusion()]
+    shown += [
+        surprise.sensitivity_table(sensitivity),
+        limits.run("Sensitivity to unmeasured confounding", surprise.sensitivity_reading, sensitivity),
+        limits.conclusion(),
+    ]
     import matplotlib.pyplot as plt
 
     plt.close("all")
@@ -141,19 +149,25 @@ def test_a_partly_missing_covariate_is_a_category_of_its_own_and_counted(world, 
     missing = int(np.ceil(len(world["inspections"]) / 5))
     assert len(table) == len(world["inspections"])
     assert (table["risk_level"] == surprise.NOT_RECORDED).sum() == missing
-    assert notes == [f"{missing:,} of the {len(table):,} inspections have no risk grade recorded; they are kept, "
-                     "with \u201cnot recorded\u201d as a category of its own."]
+    assert notes == [
+        f"{missing:,} of the {len(table):,} inspections have no risk grade recorded; they are kept, "
+        "with \u201cnot recorded\u201d as a category of its own."
+    ]
     limits, said = page(path)
     assert notes[0] in said and limits.items == []
     assert "not recorded" in said  # a row of the effect-by-risk-grade table
 
 
-@pytest.mark.parametrize("change, period", [
-    (without_programs(), "2024Q4"),  # programs empty
-    (without_programs("surprise_campaign"), "2024Q4"),
-    (lambda tables: tables, "2021Q4"),  # a report period before every campaign (they start in 2022Q1)
-    (keep_provinces("Shandong"), "2024Q4"),  # one province, which never ran a campaign
-], ids=["programs-empty", "no-surprise-campaign", "before-every-campaign", "one-province-without-campaign"])
+@pytest.mark.parametrize(
+    "change, period",
+    [
+        (without_programs(), "2024Q4"),  # programs empty
+        (without_programs("surprise_campaign"), "2024Q4"),
+        (lambda tables: tables, "2021Q4"),  # a report period before every campaign (they start in 2022Q1)
+        (keep_provinces("Shandong"), "2024Q4"),  # one province, which never ran a campaign
+    ],
+    ids=["programs-empty", "no-surprise-campaign", "before-every-campaign", "one-province-without-campaign"],
+)
 def test_no_campaign_in_force_is_said_in_words(world, tmp_path, change, period):
     path = dataset(world, tmp_path, change)
     table, _ = surprise.study_table(load(path), last_period=period)
@@ -187,21 +201,40 @@ def test_e_value_is_not_defined_without_a_baseline_rather_than_a_division_by_zer
     assert np.isnan(e_value(never_treated_rate)["e_value"])
     ordinary = e_value(Estimate(0.1, 0.02, 0.06, 0.14, 100, "aipw", control_mean=0.2))
     assert ordinary["risk_ratio"] == pytest.approx(1.5) and ordinary["e_value"] == pytest.approx(1.5 + np.sqrt(0.75))
-    frame = pd.DataFrame({"outcome": ["case_filed", "penalty_amount"], "estimate": [0.0, 1.0],
-                          "risk_ratio": [np.nan, 1.2], "e_value": [np.nan, 1.7], "e_value_ci": [np.nan, 1.3]})
+    frame = pd.DataFrame(
+        {
+            "outcome": ["case_filed", "penalty_amount"],
+            "estimate": [0.0, 1.0],
+            "risk_ratio": [np.nan, 1.2],
+            "e_value": [np.nan, 1.7],
+            "e_value_ci": [np.nan, 1.3],
+        }
+    )
     said = text(surprise.sensitivity_reading(frame))
     assert "No E-value is defined for case filed" in said and "risk ratio of 1.30" in said
 
 
-@pytest.mark.parametrize("surprise_column, sentence", [
-    (False, "None of the 300 inspections up to 2024Q4 was unannounced, so there are no unannounced inspections "
-            "to compare with announced ones."),
-    (True, "All 300 inspections up to 2024Q4 were unannounced, so there are no announced inspections to compare them "
-           "with."),
-    (lambda i: np.isin(np.arange(len(i)), [0, 1, 2]),
-     "Only 3 unannounced and 297 announced inspections up to 2024Q4; at least 5 of each kind are needed to compare "
-     "them."),
-], ids=["no-unannounced", "all-unannounced", "three-unannounced"])
+@pytest.mark.parametrize(
+    "surprise_column, sentence",
+    [
+        (
+            False,
+            "None of the 300 inspections up to 2024Q4 was unannounced, so there are no unannounced inspections "
+            "to compare with announced ones.",
+        ),
+        (
+            True,
+            "All 300 inspections up to 2024Q4 were unannounced, so there are no announced inspections to compare them "
+            "with.",
+        ),
+        (
+            lambda i: np.isin(np.arange(len(i)), [0, 1, 2]),
+            "Only 3 unannounced and 297 announced inspections up to 2024Q4; at least 5 of each kind are needed "
+            "to compare them.",
+        ),
+    ],
+    ids=["no-unannounced", "all-unannounced", "three-unannounced"],
+)
 def test_one_kind_of_visit_makes_the_study_impossible_and_says_so_once(world, tmp_path, surprise_column, sentence):
     path = dataset(world, tmp_path, then(tiny, set_inspections(surprise=surprise_column)))
     table, _ = surprise.study_table(load(path))
@@ -217,31 +250,40 @@ def test_one_kind_of_visit_makes_the_study_impossible_and_says_so_once(world, tm
 def test_tiny_data_estimates_what_it_can_and_says_subgroups_are_too_small(world, tmp_path):
     limits, said = page(dataset(world, tmp_path, tiny))
     too_small = "has enough inspections (500 or more, of both kinds) to estimate an effect of its own."
-    assert reasons(limits) == {"Effect by industry": f"No industry {too_small}",
-                               "Effect by risk grade": f"No risk grade {too_small}"}
+    assert reasons(limits) == {
+        "Effect by industry": f"No industry {too_small}",
+        "Effect by risk grade": f"No risk grade {too_small}",
+    }
     assert "300 inspections up to 2024Q4" in said and "Unannounced inspections change the chance" in said
 
 
 def test_sites_visited_one_way_only_are_named(world, tmp_path):
     fireworks_unannounced = set_inspections(
-        surprise=lambda i: i["surprise"] | (i["industry"].astype(str) == "fireworks"))
+        surprise=lambda i: i["surprise"] | (i["industry"].astype(str) == "fireworks")
+    )
     path = dataset(world, tmp_path, then(tiny, fireworks_unannounced))
     table, _ = surprise.study_table(load(path))
     fireworks = int((table["industry"] == "fireworks").sum())
     assert fireworks >= 5
     limits, said = page(path)
-    sentence = ("Some kinds of site got only one kind of visit, so they cannot be compared like with like: "
-                f"all {fireworks} inspections in fireworks were unannounced.")
+    sentence = (
+        "Some kinds of site got only one kind of visit, so they cannot be compared like with like: "
+        f"all {fireworks} inspections in fireworks were unannounced."
+    )
     assert reasons(limits)["Estimates"] == sentence and sentence in said
     assert "Overlap" not in reasons(limits) and "Scores run from" in said  # the overlap figure shows where
 
 
-@pytest.mark.parametrize("change, period, fmt", [
-    (keep_provinces("Jiangsu"), "2024Q4", "parquet"),
-    (rename_provinces, "2024Q4", "csv"),
-    (lambda tables: tables, "2019Q1", "duckdb"),  # the very first quarter of the data
-    (window("2019Q1", "2020Q4"), "2020Q4", "parquet"),
-], ids=["one-province-with-campaigns", "provinces-renamed-csv", "first-quarter-duckdb", "eight-quarters-early"])
+@pytest.mark.parametrize(
+    "change, period, fmt",
+    [
+        (keep_provinces("Jiangsu"), "2024Q4", "parquet"),
+        (rename_provinces, "2024Q4", "csv"),
+        (lambda tables: tables, "2019Q1", "duckdb"),  # the very first quarter of the data
+        (window("2019Q1", "2020Q4"), "2020Q4", "parquet"),
+    ],
+    ids=["one-province-with-campaigns", "provinces-renamed-csv", "first-quarter-duckdb", "eight-quarters-early"],
+)
 def test_study_completes_on_other_shapes_and_formats(world, tmp_path, change, period, fmt):
     path = dataset(world, tmp_path, change, fmt)
     limits, said = page(path, period)

@@ -11,8 +11,7 @@ import pytest
 
 from analysis.data import load
 from analysis.metrics import compute
-from analysis.synth import DEFAULT_SEED, simulate, write_dataset
-from analysis.synth import params
+from analysis.synth import DEFAULT_SEED, params, simulate, write_dataset
 
 CALIBRATION_TOLERANCE = 0.02  # the "within 2%"
 
@@ -45,8 +44,16 @@ def test_hunan_team_expansion_matches_the_notice(default_world):
 def test_truth_lists_every_required_estimand(default_world):
     truth = json.loads((default_world / "truth.json").read_text())
     present = {(r["study"], r["outcome"], r["estimand"]) for r in truth["estimands"]}
-    required = [("surprise", o, e) for o in ("hazards_found", "major_hazard_found", "case_filed", "penalty_amount") for e in ("ATE", "ATT")]
-    required += [("cross_region", o, e) for o in ("case_rate", "avg_case_value", "major_hazard_filing_rate") for e in ["ATT"] + [f"ATT_e{k}" for k in range(5)]]
+    required = [
+        ("surprise", o, e)
+        for o in ("hazards_found", "major_hazard_found", "case_filed", "penalty_amount")
+        for e in ("ATE", "ATT")
+    ]
+    required += [
+        ("cross_region", o, e)
+        for o in ("case_rate", "avg_case_value", "major_hazard_filing_rate")
+        for e in ["ATT"] + [f"ATT_e{k}" for k in range(5)]
+    ]
     required += [("team", o, "elasticity") for o in ("inspections", "cases", "major_hazards", "penalty_total")]
     assert set(required) <= present
     assert all(np.isfinite(r["value"]) for r in truth["estimands"])
@@ -59,7 +66,10 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
         digests.append({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted((tmp_path / run).iterdir())})
     assert digests[0] == digests[1]
     write_dataset(tmp_path / "c", seed=8, scale=0.3)
-    assert hashlib.sha256((tmp_path / "c" / "inspections.parquet").read_bytes()).hexdigest() != digests[0]["inspections.parquet"]
+    assert (
+        hashlib.sha256((tmp_path / "c" / "inspections.parquet").read_bytes()).hexdigest()
+        != digests[0]["inspections.parquet"]
+    )
 
 
 @pytest.fixture(scope="module")

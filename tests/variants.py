@@ -126,7 +126,9 @@ def staffing_gaps(tables: Tables) -> Tables:
     staffing = tables["staffing"]
     counties = sorted(staffing["region_id"].unique())[::5]
     periods = sorted(staffing["period"].astype(str).unique())
-    gone = staffing["region_id"].isin(counties) & staffing["period"].astype(str).isin([periods[-1], periods[-2], periods[8]])
+    gone = staffing["region_id"].isin(counties) & staffing["period"].astype(str).isin(
+        [periods[-1], periods[-2], periods[8]]
+    )
     return {**tables, "staffing": staffing[~gone].reset_index(drop=True)}
 
 
@@ -148,7 +150,7 @@ def opaque_ids(tables: Tables) -> Tables:
 
     out = {name: frame.copy() for name, frame in tables.items()}
     region_map = {v: hashlib.sha1(v.encode()).hexdigest()[:10] for v in out["regions"]["region_id"]}
-    for name, frame in out.items():
+    for frame in out.values():
         for column in ("region_id", "parent_id", "inspecting_region_id"):
             if column in frame.columns:
                 frame[column] = frame[column].map(region_map)

@@ -57,9 +57,17 @@ class Estimate:
     notes: list[str] = field(default_factory=list)  # what was done to make the design estimable, in words
 
     def as_row(self, study: str) -> dict:
-        return {"study": study, "outcome": self.outcome, "estimand": self.estimand, "method": self.method,
-                "estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "n_obs": self.n_obs}
+        return {
+            "study": study,
+            "outcome": self.outcome,
+            "estimand": self.estimand,
+            "method": self.method,
+            "estimate": self.estimate,
+            "std_error": self.std_error,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "n_obs": self.n_obs,
+        }
 
 
 def design_matrix(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -69,7 +77,11 @@ def design_matrix(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if name not in df.columns:
             raise KeyError(f"covariate {name!r} is not a column of the table")
         values = df[name]
-        if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        if (
+            isinstance(values.dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(values.dtype)
+            or values.dtype == object
+        ):
             parts.append(pd.get_dummies(values.astype("str"), prefix=name, drop_first=True, dtype=float))
         else:
             parts.append(values.astype("float64").rename(name).to_frame())
@@ -105,7 +117,9 @@ def drop_redundant(matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def _design(df: pd.DataFrame, columns: list[str], model: str) -> tuple[np.ndarray, list[str]]:
     """The model's design matrix without redundant columns, and a note for each column left out."""
     matrix, dropped = drop_redundant(design_matrix(df, columns))
-    notes = [f"{name} left out of the {model} model: constant, or determined by the other covariates" for name in dropped]
+    notes = [
+        f"{name} left out of the {model} model: constant, or determined by the other covariates" for name in dropped
+    ]
     return matrix.to_numpy(), notes
 
 
@@ -131,9 +145,18 @@ def estimate_ate(
     A propensity within `overlap_tolerance` of 0 or 1 (perfect prediction) raises
     `OverlapError`, as `teffects` does with its `pstolerance()`.
     """
-    return estimate_many(df, [outcome], treatment, covariates, [method], [estimand],
-                         propensity_covariates=propensity_covariates, propensity_model=propensity_model,
-                         overlap_tolerance=overlap_tolerance, alpha=alpha)[0]
+    return estimate_many(
+        df,
+        [outcome],
+        treatment,
+        covariates,
+        [method],
+        [estimand],
+        propensity_covariates=propensity_covariates,
+        propensity_model=propensity_model,
+        overlap_tolerance=overlap_tolerance,
+        alpha=alpha,
+    )[0]
 
 
 def estimate_many(
@@ -162,7 +185,9 @@ def estimate_many(
         raise KeyError(f"{', '.join(map(repr, absent))} is not a column of the table")
     missing = df[used].isna().any()
     if missing.any():
-        raise ValueError(f"missing values in {', '.join(missing[missing].index)}; impute or filter them explicitly first")
+        raise ValueError(
+            f"missing values in {', '.join(missing[missing].index)}; impute or filter them explicitly first"
+        )
     t = _binary(df[treatment], treatment)
     uses_outcome_model = bool(set(methods) & {"regression", "aipw"})
     uses_propensity = bool(set(methods) & {"ipw", "aipw"})
@@ -184,9 +209,21 @@ def estimate_many(
                     effect, se, control_mean, diagnostics = _naive(y, t, estimand)
                 else:
                     effect, se, control_mean, diagnostics = _adjusted(y, t, x_out, propensity, method, estimand, grams)
-                out.append(Estimate(float(effect), float(se), float(effect - z * se), float(effect + z * se), int(len(y)),
-                                    method, estimand, outcome, float(control_mean), diagnostics,
-                                    [] if method == "naive" else list(notes)))
+                out.append(
+                    Estimate(
+                        float(effect),
+                        float(se),
+                        float(effect - z * se),
+                        float(effect + z * se),
+                        int(len(y)),
+                        method,
+                        estimand,
+                        outcome,
+                        float(control_mean),
+                        diagnostics,
+                        [] if method == "naive" else list(notes),
+                    )
+                )
     return out
 
 
@@ -203,8 +240,9 @@ class _Propensity:
             try:
                 self.fit = self.model.fit(disp=0, method="newton", maxiter=100)
             except (np.linalg.LinAlgError, PerfectSeparationError) as err:
-                raise OverlapError("the propensity model cannot be fitted: the covariates predict treatment "
-                                   "perfectly (no overlap)") from err
+                raise OverlapError(
+                    "the propensity model cannot be fitted: the covariates predict treatment perfectly (no overlap)"
+                ) from err
         self.score = self.fit.predict()
         outside = (self.score < overlap_tolerance) | (self.score > 1 - overlap_tolerance)
         if outside.any():
@@ -266,8 +304,11 @@ def _adjusted(y, t, x_out, propensity, method, estimand, grams):
         start += matrix.shape[1]
     diagnostics = {}
     if e is not None:
-        diagnostics = {"propensity_min": float(e.min()), "propensity_max": float(e.max()),
-                       "share_extreme_propensity": float(np.mean((e < 0.01) | (e > 0.99)))}
+        diagnostics = {
+            "propensity_min": float(e.min()),
+            "propensity_max": float(e.max()),
+            "share_extreme_propensity": float(np.mean((e < 0.01) | (e > 0.99))),
+        }
     return mu1 - mu0, float(np.sqrt(np.mean(influence**2) / n)), mu0, diagnostics
 
 
@@ -314,7 +355,8 @@ class _Moments:
             except np.linalg.LinAlgError as err:
                 raise ValueError(
                     f"the outcome model of the treatment={arm} arm cannot be fitted: covariates are collinear, or some "
-                    "covariate level has no units in that arm (an overlap failure); coarsen the covariates or restrict the sample"
+                    "covariate level has no units in that arm (an overlap failure); coarsen the covariates or "
+                    "restrict the sample"
                 ) from err
         return fits
 
@@ -345,7 +387,7 @@ class _Moments:
         if self.uses_ps:
             blocks.append((self.ps_model.score_obs(self.ps_fit.params), None))
         if self.uses_outcome:
-            for w, b in zip(self._outcome_weights(), self.beta):
+            for w, b in zip(self._outcome_weights(), self.beta, strict=False):
                 blocks.append((self.x, w * (self.y - self.x @ b)))
         blocks.append((self._mu_moments(), None))
         return blocks, self._jacobian(sum(m.shape[1] for m, _ in blocks))
@@ -376,7 +418,7 @@ class _Moments:
             row = k_ps
         beta_cols = []
         if self.uses_outcome:
-            for arm, (w, b) in enumerate(zip(self._outcome_weights(), self.beta)):
+            for arm, (w, b) in enumerate(zip(self._outcome_weights(), self.beta, strict=False)):
                 cols = slice(row, row + k)
                 jac[cols, cols] = -self._gram(arm, w) / n
                 if self.weighted_outcome and arm == 0:  # weights e/(1-e) depend on the propensity
@@ -397,7 +439,7 @@ class _Moments:
         r0, r1 = mu_rows
         if self.method == "regression" or self.weighted_outcome:
             scale = t if self.estimand == "ATT" else np.ones_like(t)
-            for r, cols in zip(mu_rows, beta_cols):
+            for r, cols in zip(mu_rows, beta_cols, strict=False):
                 jac[r, cols] = scale @ x / n
                 jac[r, r] = -scale.mean()
             return

@@ -26,8 +26,11 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.rename(columns=lambda c: neutralise(c) if isinstance(c, str) else c)
     for column in out.columns:
         values = out[column]
-        if pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype) \
-                or isinstance(values.dtype, pd.CategoricalDtype):
+        if (
+            pd.api.types.is_object_dtype(values.dtype)
+            or pd.api.types.is_string_dtype(values.dtype)
+            or isinstance(values.dtype, pd.CategoricalDtype)
+        ):
             out[column] = values.astype("object").map(neutralise)
     return out
 

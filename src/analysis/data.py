@@ -54,7 +54,9 @@ class Dataset:
     rows_read: dict[str, int]
     ignored_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # plain sentences on how the input was read
-    unknown_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> columns outside the contract, in file order
+    unknown_columns: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # table -> columns outside the contract, in file order
 
     @property
     def regions(self) -> pd.DataFrame:
@@ -79,12 +81,14 @@ class Dataset:
     def province_by_region(self) -> pd.Series:
         """Province name of each region_id (for mapping region columns)."""
         regions = self.regions
-        return pd.Series(regions["province"].astype("str").to_numpy(), index=regions["region_id"].astype("str").to_numpy())
+        return pd.Series(
+            regions["province"].astype("str").to_numpy(), index=regions["region_id"].astype("str").to_numpy()
+        )
 
     def program_starts(self, program: str) -> dict[str, str]:
         """First quarter ("2022Q1") each region ran `program`; a region absent never did."""
         rows = self.programs[self.programs["program"].astype("str") == program]
-        return dict(zip(rows["region_id"].astype("str"), rows["start_period"].astype("str")))
+        return dict(zip(rows["region_id"].astype("str"), rows["start_period"].astype("str"), strict=False))
 
     def in_force(self, program: str, region_id, quarter) -> np.ndarray:
         """Whether `program` was in force for each (region, quarter label) pair."""
@@ -214,7 +218,9 @@ def _share_region_categories(spec: c.Table, accepted: pd.DataFrame, region_ids: 
     categories = pd.Index(sorted(region_ids), dtype="str")
     for name in columns:
         values = accepted[name]
-        values = values.cat.set_categories(values.cat.categories.astype("str")) if len(values.cat.categories) else values
+        values = (
+            values.cat.set_categories(values.cat.categories.astype("str")) if len(values.cat.categories) else values
+        )
         accepted[name] = values.cat.set_categories(categories)
     return accepted
 
@@ -249,7 +255,8 @@ def _forbid_duplicate_keys(spec: c.Table, raw: RawTable, typed: pd.DataFrame) ->
         positions = np.flatnonzero(repeated)[:SHOWN_ROWS]
         text = keys.astype("str")
         shown = ", ".join(
-            f"line {line} ({'/'.join(text.iloc[p])})" for p, line in zip(positions, raw.line_numbers(positions))
+            f"line {line} ({'/'.join(text.iloc[p])})"
+            for p, line in zip(positions, raw.line_numbers(positions), strict=False)
         )
         raise DataContractError(
             f"{raw.file}: column {'/'.join(spec.key)} must be unique; repeated at {shown}",
@@ -316,7 +323,7 @@ def _quarantine_rows(spec, raw: RawTable, frame: pd.DataFrame, faults: Faults) -
         return pd.DataFrame(columns=QUARANTINE_COLUMNS)
     found["value"] = [
         value if isinstance(value, str) else _show(frame.at[p, col]) if col in frame.columns else ""
-        for p, col, value in zip(found["position"], found["column"], found["value"])
+        for p, col, value in zip(found["position"], found["column"], found["value"], strict=False)
     ]
     column_order = {ROW: -1, **{name: i for i, name in enumerate(spec.column_names)}}
     found = found.assign(order=found["column"].map(column_order)).sort_values(["position", "order"], kind="stable")
@@ -333,7 +340,10 @@ def _quarantine_rows(spec, raw: RawTable, frame: pd.DataFrame, faults: Faults) -
             "value": first["value"].to_numpy(),
             "reason": first["reason"].to_numpy(),
             "all_faults": per_row["fault"].agg(" | ".join).to_numpy(),
-            "record": [json.dumps({k: _show(v) for k, v in row.items()}, ensure_ascii=False) for row in records.to_dict("records")],
+            "record": [
+                json.dumps({k: _show(v) for k, v in row.items()}, ensure_ascii=False)
+                for row in records.to_dict("records")
+            ],
         }
     )
 
@@ -349,7 +359,9 @@ def _only_row_fault_for_blank_lines(found: pd.DataFrame) -> pd.DataFrame:
 def _concat_quarantine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame({col: pd.Series([], dtype="int64" if col == "line" else "str") for col in QUARANTINE_COLUMNS})
+        return pd.DataFrame(
+            {col: pd.Series([], dtype="int64" if col == "line" else "str") for col in QUARANTINE_COLUMNS}
+        )
     return pd.concat(parts, ignore_index=True)
 
 

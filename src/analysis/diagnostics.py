@@ -41,8 +41,9 @@ def propensity_scores(df: pd.DataFrame, treatment: str, covariates: list[str], m
         try:
             return PROPENSITY_MODELS[model](t, x).fit(disp=0, method="newton", maxiter=100).predict()
         except (np.linalg.LinAlgError, PerfectSeparationError) as err:
-            raise OverlapError("the propensity model cannot be fitted: the covariates predict treatment perfectly "
-                               "(no overlap)") from err
+            raise OverlapError(
+                "the propensity model cannot be fitted: the covariates predict treatment perfectly (no overlap)"
+            ) from err
 
 
 def overlap_summary(scores: np.ndarray, treated: np.ndarray, bounds: tuple[float, float] = (0.05, 0.95)) -> dict:
@@ -50,9 +51,12 @@ def overlap_summary(scores: np.ndarray, treated: np.ndarray, bounds: tuple[float
     treated = np.asarray(treated, dtype=bool)
     outside = (scores < bounds[0]) | (scores > bounds[1])
     return {
-        "treated_min": float(scores[treated].min()), "treated_max": float(scores[treated].max()),
-        "control_min": float(scores[~treated].min()), "control_max": float(scores[~treated].max()),
-        "trim_bounds": bounds, "share_trimmed": float(outside.mean()),
+        "treated_min": float(scores[treated].min()),
+        "treated_max": float(scores[treated].max()),
+        "control_min": float(scores[~treated].min()),
+        "control_max": float(scores[~treated].max()),
+        "trim_bounds": bounds,
+        "share_trimmed": float(outside.mean()),
         "share_trimmed_treated": float(outside[treated].mean()),
     }
 
@@ -64,7 +68,9 @@ def ipw_weights(scores: np.ndarray, treated: np.ndarray, estimand: str = "ATE") 
     return t / scores + (1 - t) / (1 - scores)
 
 
-def balance(df: pd.DataFrame, treatment: str, covariates: list[str], scores: np.ndarray, estimand: str = "ATE") -> pd.DataFrame:
+def balance(
+    df: pd.DataFrame, treatment: str, covariates: list[str], scores: np.ndarray, estimand: str = "ATE"
+) -> pd.DataFrame:
     """Standardized mean differences of each covariate (dummy) before and after weighting."""
     x = design_matrix(df, covariates).drop(columns="const")
     t = df[treatment].astype(bool).to_numpy()

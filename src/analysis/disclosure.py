@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,7 @@ class Published(NamedTuple):
     """A table as a reviewer page may show it, and what disclosure control withheld from it."""
 
     frame: pd.DataFrame
-    withheld: "Withheld"
+    withheld: Withheld
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,11 @@ class Withheld:
         """Entries for the run record: {"where", "cells", "rule"}, one per rule that withheld something."""
         rules = (
             (self.primary, f"fewer than {self.k} inspections"),
-            (self.secondary,
-             f"secondary: withheld so that a published total does not reveal a cell of fewer than {self.k} inspections"),
+            (
+                self.secondary,
+                "secondary: withheld so that a published total does not reveal a cell of fewer than "
+                f"{self.k} inspections",
+            ),
             (self.names, f"region names with fewer than {self.k} inspections not listed"),
         )
         return [{"where": self.where, "cells": int(n), "rule": rule} for n, rule in rules if n]
@@ -142,7 +146,9 @@ def suppress(
         primary[column] = first
         withheld[column] = _secondary(weight, first, lines, k)
     out = _blank(frame, withheld)
-    return out, Withheld(where, k, int(primary.to_numpy().sum()), int((withheld & ~primary).to_numpy().sum()), mask=withheld)
+    return out, Withheld(
+        where, k, int(primary.to_numpy().sum()), int((withheld & ~primary).to_numpy().sum()), mask=withheld
+    )
 
 
 def suppress_metrics(
@@ -158,13 +164,24 @@ def suppress_metrics(
     basis = {m: METRIC_BASIS[m] for m in metrics if m in METRIC_BASIS}
     absent = sorted({b for b in basis.values() if b not in trend.columns})
     if absent:
-        raise ValueError(f"suppress_metrics: the table lacks {', '.join(absent)}, which metrics {', '.join(basis)} are built from")
-    return suppress(trend, "inspections", [m for m in metrics if m != "inspections"], k, group_totals=group_totals,
-                    basis=basis, withhold_count="inspections" in metrics, where=where)
+        raise ValueError(
+            f"suppress_metrics: the table lacks {', '.join(absent)}, which metrics {', '.join(basis)} are built from"
+        )
+    return suppress(
+        trend,
+        "inspections",
+        [m for m in metrics if m != "inspections"],
+        k,
+        group_totals=group_totals,
+        basis=basis,
+        withhold_count="inspections" in metrics,
+        where=where,
+    )
 
 
-def suppress_grid(counts: pd.DataFrame, k: int = DEFAULT_MIN_CELL_SIZE, *, margins: bool = True,
-                  where: str = "") -> tuple[pd.DataFrame, Withheld]:
+def suppress_grid(
+    counts: pd.DataFrame, k: int = DEFAULT_MIN_CELL_SIZE, *, margins: bool = True, where: str = ""
+) -> tuple[pd.DataFrame, Withheld]:
     """Withhold the cells of a cross-tabulation of inspection counts (e.g. province x quarter).
 
     Cells with ``0 < n < k`` become missing; zeros stay. With `margins`, every row and
@@ -185,7 +202,11 @@ def suppress_grid(counts: pd.DataFrame, k: int = DEFAULT_MIN_CELL_SIZE, *, margi
 
 
 def region_names(
-    names: Iterable[str], inspections: Mapping[str, float] | pd.Series, k: int = DEFAULT_MIN_CELL_SIZE, *, where: str = ""
+    names: Iterable[str],
+    inspections: Mapping[str, float] | pd.Series,
+    k: int = DEFAULT_MIN_CELL_SIZE,
+    *,
+    where: str = "",
 ) -> tuple[list[str], Withheld]:
     """The names that may be listed (regions with at least `k` inspections; unknown ones count as none)
     in their order, and a `Withheld` counting the rest."""
@@ -216,7 +237,9 @@ def combine(where: str, *parts: Withheld) -> Withheld:
         for m in masks:
             mask = mask | m.reindex(index=index, columns=columns, fill_value=False).astype(bool)
     k = parts[0].k if parts else DEFAULT_MIN_CELL_SIZE
-    return Withheld(where, k, sum(p.primary for p in parts), sum(p.secondary for p in parts), sum(p.names for p in parts), mask)
+    return Withheld(
+        where, k, sum(p.primary for p in parts), sum(p.secondary for p in parts), sum(p.names for p in parts), mask
+    )
 
 
 def record_suppressed(notes: Withheld | Iterable[Withheld]) -> list[dict]:
@@ -290,8 +313,9 @@ def _secondary(weight: pd.Series, primary: pd.Series, lines: list[np.ndarray], k
                 candidates = line[~held[line] & (w[line] > 0)]
                 if not len(candidates):
                     break  # nothing left to hide behind: the group's total must be withheld where published
-                closes = np.array([any(held[lines[other]].any() for other in lines_of[int(c)] if other != number)
-                                   for c in candidates])
+                closes = np.array(
+                    [any(held[lines[other]].any() for other in lines_of[int(c)] if other != number) for c in candidates]
+                )
                 pick = candidates[np.lexsort((w[candidates], ~closes))[0]]
                 held[pick] = True
                 total, count, changed = total + w[pick], count + 1, True

@@ -30,8 +30,14 @@ class Html:
         return self.markup
 
 
-def table(frame: pd.DataFrame, caption: str = "", digits: int = 3, index: bool = False, percent: tuple[str, ...] = (),
-          withheld=None) -> Html:
+def table(
+    frame: pd.DataFrame,
+    caption: str = "",
+    digits: int = 3,
+    index: bool = False,
+    percent: tuple[str, ...] = (),
+    withheld=None,
+) -> Html:
     """An escaped HTML table; identifier columns are dropped, never shown.
 
     Whole numbers of 10 or more print without decimals; columns in `percent` print as +1.2%.

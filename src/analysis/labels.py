@@ -63,9 +63,18 @@ STUDIES = {
 }
 
 COLUMNS = {
-    "study": "Study", "outcome": "Outcome", "estimand": "Estimand", "method": "Method", "estimate": "Estimate",
-    "std_error": "Standard error", "ci_low": "95% CI low", "ci_high": "95% CI high", "n_obs": "Observations",
-    "metric": "Figure", "value": "Value", "year_on_year": "Year on year",
+    "study": "Study",
+    "outcome": "Outcome",
+    "estimand": "Estimand",
+    "method": "Method",
+    "estimate": "Estimate",
+    "std_error": "Standard error",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "n_obs": "Observations",
+    "metric": "Figure",
+    "value": "Value",
+    "year_on_year": "Year on year",
 }
 
 

@@ -55,8 +55,9 @@ class Missing:
 
     def _repr_html_(self) -> str:
         if self.first:
-            return (f"<p class='unavailable'><strong>Not possible with this data:</strong> "
-                    f"{html.escape(self.reason)}</p>")
+            return (
+                f"<p class='unavailable'><strong>Not possible with this data:</strong> {html.escape(self.reason)}</p>"
+            )
         return f"<p class='unavailable'>Not shown: {html.escape(self.section)} was not possible (see above).</p>"
 
     def __repr__(self) -> str:
@@ -109,6 +110,7 @@ class Limitations:
         directory = os.environ.get(RESULTS_ENV)
         if directory:
             Path(directory).mkdir(parents=True, exist_ok=True)
-            (Path(directory) / RECORD_FILE).write_text(json.dumps(entries, ensure_ascii=False, indent=1) + "\n",
-                                                       encoding="utf-8")
+            (Path(directory) / RECORD_FILE).write_text(
+                json.dumps(entries, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+            )
         return entries

@@ -45,7 +45,9 @@ class ReportingPeriod:
 
     @property
     def label(self) -> str:
-        return {"quarter": f"{self.year}Q{self.part}", "half": f"{self.year}H{self.part}", "year": f"{self.year}"}[self.granularity]
+        return {"quarter": f"{self.year}Q{self.part}", "half": f"{self.year}H{self.part}", "year": f"{self.year}"}[
+            self.granularity
+        ]
 
     @property
     def quarters(self) -> pd.PeriodIndex:
@@ -53,7 +55,7 @@ class ReportingPeriod:
         count = {"quarter": 1, "half": 2, "year": 4}[self.granularity]
         return pd.period_range(pd.Period(f"{self.year}Q{first}", freq="Q-DEC"), periods=count, freq="Q-DEC")
 
-    def year_before(self) -> "ReportingPeriod":
+    def year_before(self) -> ReportingPeriod:
         return ReportingPeriod(self.year - 1, self.granularity, self.part)
 
     def __str__(self) -> str:
@@ -135,7 +137,9 @@ def region_quarter(dataset: Dataset, last_period: str | None = None) -> pd.DataF
     return cells.reset_index(drop=True)
 
 
-def compute(dataset: Dataset, by: str | None = None, period: str | ReportingPeriod = "2022", yoy: bool = False) -> pd.DataFrame:
+def compute(
+    dataset: Dataset, by: str | None = None, period: str | ReportingPeriod = "2022", yoy: bool = False
+) -> pd.DataFrame:
     """Metrics for one period, one row per group; with `yoy`, ratios to a year earlier."""
     period = parse_period(period) if isinstance(period, str) else period
     table = trend(dataset, by, period.granularity)
@@ -145,7 +149,9 @@ def compute(dataset: Dataset, by: str | None = None, period: str | ReportingPeri
         return current
     earlier = _select(table, period.year_before(), group, required=False)  # none a year earlier: ratios n/a
     keys = [group] if group else []
-    merged = current.merge(earlier, on=keys, how="left", suffixes=("", "_prev")) if keys else _side_by_side(current, earlier)
+    merged = (
+        current.merge(earlier, on=keys, how="left", suffixes=("", "_prev")) if keys else _side_by_side(current, earlier)
+    )
     for metric in METRICS:
         merged[f"{metric}_yoy"] = merged[metric] / merged[f"{metric}_prev"]
     return merged.drop(columns=[f"{m}_prev" for m in METRICS] + ["period_prev"])
@@ -221,8 +227,13 @@ def _officers(dataset: Dataset, group: str | None, granularity: str) -> pd.Serie
         return None  # staffing is not kept by industry
     label = period_labels(staffing["period"], granularity).array
     quarter = pd.PeriodIndex(staffing["period"], freq="Q-DEC")
-    frame = pd.DataFrame({"period": label, "officers": staffing["officers"].to_numpy(),
-                          "region": staffing["region_id"].astype("str").to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "period": label,
+            "officers": staffing["officers"].to_numpy(),
+            "region": staffing["region_id"].astype("str").to_numpy(),
+        }
+    )
     if group == "province":
         frame[group] = _province_column(staffing["region_id"], dataset)
     elif group:

@@ -13,17 +13,36 @@ import numpy as np
 import pandas as pd
 
 from .data import Dataset
+from .disclosure import DEFAULT_MIN_CELL_SIZE, Published, suppress, suppress_metrics
 from .errors import ParameterError
 from .limits import Unavailable
-from .disclosure import DEFAULT_MIN_CELL_SIZE, Published, Withheld, suppress, suppress_metrics
 from .metrics import ReportingPeriod, compute, parse_period, quarters_of, trend
 
-JIANGSU_METRICS = ("key_matter_cases", "penalty_total", "avg_case_value", "double_penalty_cases", "major_hazard_filing_rate")
+JIANGSU_METRICS = (
+    "key_matter_cases",
+    "penalty_total",
+    "avg_case_value",
+    "double_penalty_cases",
+    "major_hazard_filing_rate",
+)
 # The inspections each ratio is built from (disclosure control): fines come from cases only,
 # the filing rate from inspections that found a major hazard.
-JIANGSU_BASIS = {"key_matter_cases": "inspections", "penalty_total": "cases", "avg_case_value": "cases",
-                 "double_penalty_cases": "inspections", "major_hazard_filing_rate": "with_major"}
-LATEST_COLUMNS = ["province", "inspections", "case_rate", "avg_case_value", "officers", "inspections_yoy", "case_rate_yoy"]
+JIANGSU_BASIS = {
+    "key_matter_cases": "inspections",
+    "penalty_total": "cases",
+    "avg_case_value": "cases",
+    "double_penalty_cases": "inspections",
+    "major_hazard_filing_rate": "with_major",
+}
+LATEST_COLUMNS = [
+    "province",
+    "inspections",
+    "case_rate",
+    "avg_case_value",
+    "officers",
+    "inspections_yoy",
+    "case_rate_yoy",
+]
 
 
 @lru_cache(maxsize=1)
@@ -39,8 +58,9 @@ def figure(region: str, metric: str) -> float:
     return float(rows["value"].iloc[0])
 
 
-def jiangsu_comparison(dataset: Dataset, period: str = "2022H1",
-                       min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> Published:
+def jiangsu_comparison(
+    dataset: Dataset, period: str = "2022H1", min_cell_size: int = DEFAULT_MIN_CELL_SIZE
+) -> Published:
     """Jiangsu's year-on-year ratios in the data beside the notice's (2022H1 over 2021H1).
 
     A ratio built from fewer than `min_cell_size` inspections in either half-year (cases
@@ -49,8 +69,10 @@ def jiangsu_comparison(dataset: Dataset, period: str = "2022H1",
     where = f"Jiangsu, {period} over a year earlier"
     row = _by_province(dataset, period, yoy=True)
     if "Jiangsu" not in row.index:
-        raise Unavailable(f"the data has no inspections in a province named Jiangsu in {period}, so the notice's "
-                          "Jiangsu figures cannot be recomputed")
+        raise Unavailable(
+            f"the data has no inspections in a province named Jiangsu in {period}, so the notice's "
+            "Jiangsu figures cannot be recomputed"
+        )
     data = row.loc["Jiangsu"]
     out = pd.DataFrame(
         {
@@ -63,7 +85,9 @@ def jiangsu_comparison(dataset: Dataset, period: str = "2022H1",
     now = _inspection_counts(dataset, "Jiangsu", parse_period(period))
     before = _inspection_counts(dataset, "Jiangsu", parse_period(period).year_before())
     out["basis"] = [min(now[JIANGSU_BASIS[m]], before[JIANGSU_BASIS[m]]) for m in JIANGSU_METRICS]
-    shown, withheld = suppress(out, "basis", ["data", "relative_difference"], min_cell_size, withhold_count=False, where=where)
+    shown, withheld = suppress(
+        out, "basis", ["data", "relative_difference"], min_cell_size, withhold_count=False, where=where
+    )
     return Published(shown.drop(columns="basis"), withheld)
 
 
@@ -83,8 +107,10 @@ def jiangsu_reading(comparison: pd.DataFrame) -> str:
     if shown.empty:
         return "Every Jiangsu ratio is withheld or not defined: too few inspections to compare with the notice."
     worst = shown.loc[shown["relative_difference"].abs().idxmax()]
-    return (f"The largest gap between the data and the notice is in {worst.metric.replace('_', ' ')}: "
-            f"{worst.data:.3f} against {worst.notice:.3f} ({worst.relative_difference:+.1%}).")
+    return (
+        f"The largest gap between the data and the notice is in {worst.metric.replace('_', ' ')}: "
+        f"{worst.data:.3f} against {worst.notice:.3f} ({worst.relative_difference:+.1%})."
+    )
 
 
 def _inspection_counts(dataset: Dataset, province: str, period: ReportingPeriod) -> dict[str, int]:
@@ -93,7 +119,11 @@ def _inspection_counts(dataset: Dataset, province: str, period: ReportingPeriod)
     in_province = np.asarray(inspections["region_id"].map(dataset.province_by_region()) == province, dtype=bool)
     in_period = np.asarray(quarters_of(inspections["inspection_date"]).isin(period.quarters), dtype=bool)
     rows = inspections[in_province & in_period]
-    return {"inspections": len(rows), "cases": int(rows["case_filed"].sum()), "with_major": int((rows["major_hazards"] > 0).sum())}
+    return {
+        "inspections": len(rows),
+        "cases": int(rows["case_filed"].sum()),
+        "with_major": int((rows["major_hazards"] > 0).sum()),
+    }
 
 
 def hunan_staffing(dataset: Dataset) -> pd.DataFrame:
@@ -116,8 +146,16 @@ def hunan_staffing(dataset: Dataset) -> pd.DataFrame:
         closing = staffing[in_hunan & (staffing["period"] == quarter).to_numpy()]
         missing = len(reporting - set(closing["region_id"].astype("str"))) if reporting else len(hunan)
         value = float(closing["officers"].sum()) if len(closing) and not missing else float("nan")
-        rows.append({"when": label, "period": str(quarter), "notice": figure("Hunan", metric), "data": value,
-                     "regions_reporting": len(closing), "regions_missing": missing})
+        rows.append(
+            {
+                "when": label,
+                "period": str(quarter),
+                "notice": figure("Hunan", metric),
+                "data": value,
+                "regions_reporting": len(closing),
+                "regions_missing": missing,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -125,17 +163,28 @@ def hunan_reading(staffing: pd.DataFrame) -> str:
     """One sentence on Hunan's growth in officers, or on why it cannot be given."""
     before, after = staffing["data"].to_numpy()
     if np.isfinite(before) and np.isfinite(after) and before > 0:
-        return (f"Hunan's officers grew by {after / before - 1:+.1%} between the end of 2021 and the end of 2022 "
-                f"({before:,.0f} to {after:,.0f}; the notice: 1,952 to 2,767, +42%).")
-    gaps = [f"{row.period} (no Hunan staffing rows)" if row.regions_reporting == 0 else
-            f"{row.period} ({row.regions_missing} of {row.regions_reporting + row.regions_missing} regions without a staffing row)"
-            for row in staffing.itertuples() if not np.isfinite(row.data)]
-    return ("Hunan's growth in officers cannot be given: the staffing totals are missing or incomplete for "
-            + " and ".join(gaps) + "; a partial total would understate the staff.")
+        return (
+            f"Hunan's officers grew by {after / before - 1:+.1%} between the end of 2021 and the end of 2022 "
+            f"({before:,.0f} to {after:,.0f}; the notice: 1,952 to 2,767, +42%)."
+        )
+    gaps = [
+        f"{row.period} (no Hunan staffing rows)"
+        if row.regions_reporting == 0
+        else f"{row.period} ({row.regions_missing} of {row.regions_reporting + row.regions_missing} regions "
+        "without a staffing row)"
+        for row in staffing.itertuples()
+        if not np.isfinite(row.data)
+    ]
+    return (
+        "Hunan's growth in officers cannot be given: the staffing totals are missing or incomplete for "
+        + " and ".join(gaps)
+        + "; a partial total would understate the staff."
+    )
 
 
-def province_trends(dataset: Dataset, period: str, metrics: list[str],
-                    min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> Published:
+def province_trends(
+    dataset: Dataset, period: str, metrics: list[str], min_cell_size: int = DEFAULT_MIN_CELL_SIZE
+) -> Published:
     """`metrics.trend` by province and quarter up to `period`, `metrics` withheld where built from
     fewer than `min_cell_size` inspections (and further so that quarterly national totals do
     not reveal them). Officers are staff, not inspections: they stay as they are."""
@@ -143,8 +192,11 @@ def province_trends(dataset: Dataset, period: str, metrics: list[str],
     quarterly = quarterly[quarterly["period"] <= period].reset_index(drop=True)
     if quarterly.empty:
         raise Unavailable(f"the data has no inspections up to {period}")
-    return Published(*suppress_metrics(quarterly, metrics, min_cell_size, group_totals=["period"],
-                                       where="trends by province and quarter"))
+    return Published(
+        *suppress_metrics(
+            quarterly, metrics, min_cell_size, group_totals=["period"], where="trends by province and quarter"
+        )
+    )
 
 
 def officers_by_province(trends: pd.DataFrame) -> pd.DataFrame:
@@ -165,8 +217,12 @@ def latest_by_province(dataset: Dataset, period: str, min_cell_size: int = DEFAU
     year_before = (table["inspections"] / table["inspections_yoy"]).round().fillna(0)  # none a year earlier: no ratio
     table["yoy_basis"] = np.minimum(table["inspections"], year_before)
     shown, withheld = suppress(
-        table, "inspections", ["case_rate", "avg_case_value", "inspections_yoy", "case_rate_yoy"], min_cell_size,
-        group_totals=(), basis={"avg_case_value": "cases", "inspections_yoy": "yoy_basis", "case_rate_yoy": "yoy_basis"},
+        table,
+        "inspections",
+        ["case_rate", "avg_case_value", "inspections_yoy", "case_rate_yoy"],
+        min_cell_size,
+        group_totals=(),
+        basis={"avg_case_value": "cases", "inspections_yoy": "yoy_basis", "case_rate_yoy": "yoy_basis"},
         where=f"{period} by province",
     )
     return Published(shown[LATEST_COLUMNS], withheld)

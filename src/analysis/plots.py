@@ -59,36 +59,47 @@ def _finish(fig: plt.Figure, withheld: str = "") -> plt.Figure:
 
 
 @_literal_text
-def coverage_heatmap(counts: pd.DataFrame, title: str = "Inspections per province and quarter", withheld: str = "") -> plt.Figure:
+def coverage_heatmap(
+    counts: pd.DataFrame, title: str = "Inspections per province and quarter", withheld: str = ""
+) -> plt.Figure:
     """Counts per province and quarter; missing cells (withheld under disclosure control) grey, marked "–"."""
     fig, ax = plt.subplots(figsize=(WIDTH, 0.32 * len(counts) + 1.5))
     cmap = plt.get_cmap("viridis").with_extremes(bad="0.88")
     image = ax.imshow(np.ma.masked_invalid(counts.to_numpy(dtype=float)), aspect="auto", cmap=cmap)
     ax.set_yticks(range(len(counts)), [str(p) for p in counts.index])
     step = max(1, len(counts.columns) // 12)
-    ax.set_xticks(range(0, len(counts.columns), step), [str(q) for q in counts.columns[::step]], rotation=45, ha="right")
+    ax.set_xticks(
+        range(0, len(counts.columns), step), [str(q) for q in counts.columns[::step]], rotation=45, ha="right"
+    )
     fig.colorbar(image, ax=ax, label="inspections")
-    for row, column in zip(*np.nonzero(counts.isna().to_numpy())):
+    for row, column in zip(*np.nonzero(counts.isna().to_numpy()), strict=False):
         ax.text(column, row, SYMBOL, ha="center", va="center", fontsize=8, color="0.2")
     ax.set_title(title)
     return _finish(fig, withheld)
 
 
 @_literal_text
-def metric_trends(trend: pd.DataFrame, metrics: list[str], group: str = "province", highlight=NOTICE_PROVINCES,
-                  withheld: str = "") -> plt.Figure:
+def metric_trends(
+    trend: pd.DataFrame, metrics: list[str], group: str = "province", highlight=NOTICE_PROVINCES, withheld: str = ""
+) -> plt.Figure:
     """One panel per metric: each highlighted group's quarterly series, others in grey.
 
     Missing values (withheld under disclosure control, or not defined) leave gaps."""
     fig, axes = plt.subplots(len(metrics), 1, figsize=(WIDTH, 2.6 * len(metrics)), sharex=True, squeeze=False)
     periods = sorted(trend["period"].unique())
     position = {p: i for i, p in enumerate(periods)}
-    for ax, metric in zip(axes[:, 0], metrics):
+    for ax, metric in zip(axes[:, 0], metrics, strict=False):
         for name, rows in trend.groupby(group, observed=True):
             x = rows["period"].map(position)
             emphasised = name in highlight
-            ax.plot(x, rows[metric], lw=1.6 if emphasised else 0.8, color=None if emphasised else "0.8",
-                    label=name if emphasised else None, zorder=2 if emphasised else 1)
+            ax.plot(
+                x,
+                rows[metric],
+                lw=1.6 if emphasised else 0.8,
+                color=None if emphasised else "0.8",
+                label=name if emphasised else None,
+                zorder=2 if emphasised else 1,
+            )
         ax.set_ylabel(metric.replace("_", " "))
         ax.grid(alpha=0.3)
     step = max(1, len(periods) // 12)
@@ -107,7 +118,13 @@ def staffing_growth(officers: pd.DataFrame, highlight: str = "Hunan") -> plt.Fig
     x = np.arange(len(indexed))
     for province in indexed.columns:
         main = province == highlight
-        ax.plot(x, indexed[province], color="C3" if main else "0.75", lw=2.2 if main else 0.9, label=province if main else None)
+        ax.plot(
+            x,
+            indexed[province],
+            color="C3" if main else "0.75",
+            lw=2.2 if main else 0.9,
+            label=province if main else None,
+        )
     step = max(1, len(indexed) // 12)
     ax.set_xticks(x[::step], indexed.index[::step], rotation=45, ha="right")
     ax.set_ylabel("officers (first quarter = 100)")
@@ -136,13 +153,19 @@ def effect_forest(estimates: pd.DataFrame, truth: dict | None = None) -> plt.Fig
     """Each outcome's estimates by method with 95% intervals (one panel per outcome: units differ)."""
     outcomes = list(dict.fromkeys(estimates["outcome"]))
     fig, axes = plt.subplots(1, len(outcomes), figsize=(WIDTH, 2.8), squeeze=False)
-    for ax, outcome in zip(axes[0], outcomes):
+    for ax, outcome in zip(axes[0], outcomes, strict=False):
         rows = estimates[estimates["outcome"] == outcome].reset_index(drop=True)
         y = np.arange(len(rows))[::-1]
-        for position, row in zip(y, rows.itertuples()):
+        for position, row in zip(y, rows.itertuples(), strict=False):
             colour = "0.55" if row.method == "naive" else "C0"
-            ax.errorbar(row.estimate, position, xerr=[[row.estimate - row.ci_low], [row.ci_high - row.estimate]],
-                        fmt="o", color=colour, capsize=3)
+            ax.errorbar(
+                row.estimate,
+                position,
+                xerr=[[row.estimate - row.ci_low], [row.ci_high - row.estimate]],
+                fmt="o",
+                color=colour,
+                capsize=3,
+            )
         if truth and outcome in truth:
             ax.axvline(truth[outcome], color="C3", ls="--", lw=1, label="planted truth")
             ax.legend(fontsize=7, frameon=False, loc="lower right")
@@ -188,8 +211,13 @@ def subgroup_effects(frame: pd.DataFrame, by: str, label: str, withheld: str = "
     rows = frame.dropna(subset=["estimate"]).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(WIDTH, 0.35 * len(rows) + 1.2))
     y = np.arange(len(rows))[::-1]
-    ax.errorbar(rows["estimate"], y, xerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
-                fmt="o", capsize=3)
+    ax.errorbar(
+        rows["estimate"],
+        y,
+        xerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
+        fmt="o",
+        capsize=3,
+    )
     ax.set_yticks(y, rows[by].astype(str))
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel(label)
@@ -204,9 +232,18 @@ def adoption_timeline(timeline: pd.DataFrame, labels: dict[int, str]) -> plt.Fig
     treated = cohorts[cohorts.index > 0]
     ax.scatter(treated.index, np.zeros(len(treated)), s=40 * treated.to_numpy(), color="C0", alpha=0.7)
     for g, n in treated.items():
-        ax.annotate(f"{labels.get(g, g)}\n{n} regions", (g, 0), textcoords="offset points", xytext=(0, 18), ha="center", fontsize=8)
+        ax.annotate(
+            f"{labels.get(g, g)}\n{n} regions",
+            (g, 0),
+            textcoords="offset points",
+            xytext=(0, 18),
+            ha="center",
+            fontsize=8,
+        )
     never = int(cohorts.get(0, 0))
-    ax.set_title(f"Adoption of cross-region enforcement ({never} regions never adopt: the comparison group)", fontsize=10)
+    ax.set_title(
+        f"Adoption of cross-region enforcement ({never} regions never adopt: the comparison group)", fontsize=10
+    )
     ax.set_yticks([])
     ticks = sorted(labels)[:: max(1, len(labels) // 12)]
     ax.set_xticks(ticks, [labels[t] for t in ticks], rotation=45, ha="right")
@@ -215,13 +252,24 @@ def adoption_timeline(timeline: pd.DataFrame, labels: dict[int, str]) -> plt.Fig
 
 
 @_literal_text
-def event_study(cs: pd.DataFrame, twfe: pd.DataFrame, truth: dict[int, float] | None = None, label: str = "") -> plt.Figure:
+def event_study(
+    cs: pd.DataFrame, twfe: pd.DataFrame, truth: dict[int, float] | None = None, label: str = ""
+) -> plt.Figure:
     """Effects by quarters since adoption: Callaway-Sant'Anna with pointwise intervals and a
     simultaneous band, TWFE event-study coefficients, and the planted truth when known."""
     fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
-    ax.fill_between(cs["event_time"], cs["band_low"], cs["band_high"], color="C0", alpha=0.15, label="simultaneous 95% band")
-    ax.errorbar(cs["event_time"], cs["estimate"], yerr=[cs["estimate"] - cs["ci_low"], cs["ci_high"] - cs["estimate"]],
-                fmt="o", color="C0", capsize=2, label="Callaway-Sant'Anna")
+    ax.fill_between(
+        cs["event_time"], cs["band_low"], cs["band_high"], color="C0", alpha=0.15, label="simultaneous 95% band"
+    )
+    ax.errorbar(
+        cs["event_time"],
+        cs["estimate"],
+        yerr=[cs["estimate"] - cs["ci_low"], cs["ci_high"] - cs["estimate"]],
+        fmt="o",
+        color="C0",
+        capsize=2,
+        label="Callaway-Sant'Anna",
+    )
     ax.plot(twfe["event_time"] + 0.15, twfe["estimate"], "s", color="C1", markersize=4, label="TWFE event study")
     if truth:
         times = sorted(truth)
@@ -238,8 +286,13 @@ def event_study(cs: pd.DataFrame, twfe: pd.DataFrame, truth: dict[int, float] | 
 def lag_profile(profile: pd.DataFrame) -> plt.Figure:
     rows = profile.dropna(subset=["lag"])
     fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
-    ax.errorbar(rows["lag"], rows["estimate"], yerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
-                fmt="o", capsize=3)
+    ax.errorbar(
+        rows["lag"],
+        rows["estimate"],
+        yerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
+        fmt="o",
+        capsize=3,
+    )
     total = profile[profile["term"] == "sum of lags"].iloc[0]
     ax.axhspan(total["ci_low"], total["ci_high"], color="C2", alpha=0.15, label=f"sum of lags {total['estimate']:.2f}")
     ax.axhline(0, color="k", lw=0.6)
@@ -253,8 +306,13 @@ def lag_profile(profile: pd.DataFrame) -> plt.Figure:
 def dose_response(table: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
     x = table["log_officers_vs_region_mean"]
-    ax.errorbar(x, table["estimate"], yerr=[table["estimate"] - table["ci_low"], table["ci_high"] - table["estimate"]],
-                fmt="o-", capsize=3)
+    ax.errorbar(
+        x,
+        table["estimate"],
+        yerr=[table["estimate"] - table["ci_low"], table["ci_high"] - table["estimate"]],
+        fmt="o-",
+        capsize=3,
+    )
     ax.set_xlabel("log officers relative to the region's own average (bin means)")
     ax.set_ylabel("log inspections vs lowest bin")
     ax.grid(alpha=0.3)

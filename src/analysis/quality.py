@@ -21,7 +21,9 @@ def published_coverage(dataset: Dataset, min_cell_size: int = DEFAULT_MIN_CELL_S
     """`coverage` as a reviewer page may show it: province-quarter cells with fewer than
     `min_cell_size` inspections withheld (missing), and more withheld so that province and
     quarter totals do not reveal them (disclosure.suppress_grid); zeros stay."""
-    return suppress_grid(coverage(dataset), min_cell_size, margins=True, where="coverage: inspections per province and quarter")
+    return suppress_grid(
+        coverage(dataset), min_cell_size, margins=True, where="coverage: inspections per province and quarter"
+    )
 
 
 def missingness(dataset: Dataset) -> pd.DataFrame:
@@ -31,7 +33,13 @@ def missingness(dataset: Dataset) -> pd.DataFrame:
         frame = dataset.tables[spec.name]
         for column in spec.columns:
             if not column.required and len(frame):
-                rows.append({"table": spec.name, "column": column.name, "missing_share": float(frame[column.name].isna().mean())})
+                rows.append(
+                    {
+                        "table": spec.name,
+                        "column": column.name,
+                        "missing_share": float(frame[column.name].isna().mean()),
+                    }
+                )
     return pd.DataFrame(rows, columns=["table", "column", "missing_share"])
 
 
@@ -40,7 +48,13 @@ def quarantine_summary(dataset: Dataset) -> pd.DataFrame:
     q = dataset.quarantine
     if q.empty:
         return pd.DataFrame(columns=["table", "column", "reason", "rows"])
-    return q.groupby(["table", "column", "reason"]).size().rename("rows").reset_index().sort_values("rows", ascending=False)
+    return (
+        q.groupby(["table", "column", "reason"])
+        .size()
+        .rename("rows")
+        .reset_index()
+        .sort_values("rows", ascending=False)
+    )
 
 
 def period_span(dataset: Dataset) -> tuple[str, str]:

@@ -9,6 +9,7 @@ fast path).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections import Counter
@@ -89,8 +90,7 @@ def _read_directory(directory: Path) -> RawDataset:
         suffix = "".join(file.suffixes).lower()
         if suffix not in TABLE_SUFFIXES:
             raise DataContractError(
-                f"{file}: unknown table format {suffix or '(none)'!r} for table {stem!r}; "
-                "use NAME.csv or NAME.parquet",
+                f"{file}: unknown table format {suffix or '(none)'!r} for table {stem!r}; use NAME.csv or NAME.parquet",
                 file=str(file),
             )
         if file.is_dir():
@@ -115,7 +115,14 @@ def _read_file(name: str, file: Path, notes: list[str]) -> RawTable:
         return _read_parquet(name, file, notes)
     except DataContractError:
         raise
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, pa.ArrowException, OSError) as err:
+    except (
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        csv.Error,
+        pa.ArrowException,
+        OSError,
+    ) as err:
         raise DataContractError(f"{file}: unreadable {file.suffix} file: {err}", file=str(file)) from err
 
 
@@ -246,8 +253,7 @@ def _positions(buf: np.ndarray, byte: int) -> np.ndarray:
     (a bool or int64 per byte of the file) is ever held."""
     dtype = np.int32 if len(buf) < 2**31 else np.int64
     found = [
-        (np.flatnonzero(buf[lo : lo + SCAN_BLOCK] == byte) + lo).astype(dtype)
-        for lo in range(0, len(buf), SCAN_BLOCK)
+        (np.flatnonzero(buf[lo : lo + SCAN_BLOCK] == byte) + lo).astype(dtype) for lo in range(0, len(buf), SCAN_BLOCK)
     ]
     return np.concatenate(found) if found else np.zeros(0, dtype=dtype)
 
@@ -368,7 +374,7 @@ def _arrow_to_pandas(name: str, table: pa.Table) -> pd.DataFrame:
     """Convert with low-cardinality strings dictionary-encoded (cheap categoricals)."""
     low_cardinality = _low_cardinality(name)
     columns = []
-    for field_name, column in zip(table.column_names, table.columns):
+    for field_name, column in zip(table.column_names, table.columns, strict=False):
         is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
         if field_name.strip() in low_cardinality and is_text:
             column = column.dictionary_encode()
@@ -402,7 +408,9 @@ def _read_duckdb(file: Path) -> RawDataset:
     finally:
         con.close()
     taken = set(chosen.values())
-    ignored = [table if schema == "main" else f"{schema}.{table}" for schema, table in found if (schema, table) not in taken]
+    ignored = [
+        table if schema == "main" else f"{schema}.{table}" for schema, table in found if (schema, table) not in taken
+    ]
     return RawDataset(tables, ignored, notes)
 
 
@@ -411,10 +419,8 @@ def _show_instants_in_utc(con) -> None:
     shown in, so that a date does not depend on the machine that loads the file."""
     import duckdb
 
-    try:
+    with contextlib.suppress(duckdb.Error):  # no time-zone support in this build: it shows instants in UTC anyway
         con.execute("SET TimeZone = 'UTC'")
-    except duckdb.Error:
-        pass  # no time-zone support in this DuckDB build: it shows instants in UTC anyway
 
 
 def _choose_duckdb_tables(file: Path, found: list[tuple[str, str]]) -> tuple[dict[str, tuple[str, str]], list[str]]:
@@ -446,7 +452,9 @@ def _read_duckdb_table(con, file: Path, name: str, place: tuple[str, str], notes
     quoted = ".".join('"' + part.replace('"', '""') + '"' for part in place)
     arrow = con.sql(f"select * from {quoted}").to_arrow_table()
     names = _column_names(f"{file}:{name}", arrow.column_names, "the table")
-    notes.extend(_time_zone_notes(name, f"{file}:{name}", arrow.schema, "in UTC (DuckDB keeps no zone with a TIMESTAMPTZ)"))
+    notes.extend(
+        _time_zone_notes(name, f"{file}:{name}", arrow.schema, "in UTC (DuckDB keeps no zone with a TIMESTAMPTZ)")
+    )
     frame = _arrow_to_pandas(name, arrow)
     frame.columns = names
     return RawTable(name, f"{file}:{name}", frame)

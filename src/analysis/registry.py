@@ -26,22 +26,46 @@ class Study:
         words = labels.label(outcome)
         interval = f"95% CI {labels.interval(outcome, low, high)}"
         if self.name == "surprise":
-            return (f"Unannounced inspections change the {words} by {labels.effect(outcome, estimate)} "
-                    f"({interval}) compared with announced inspections of similar sites.")
+            return (
+                f"Unannounced inspections change the {words} by {labels.effect(outcome, estimate)} "
+                f"({interval}) compared with announced inspections of similar sites."
+            )
         if self.name == "cross_region":
-            return (f"Where cross-region enforcement started, the {words} changed by {labels.effect(outcome, estimate)} "
-                    f"on average after adoption ({interval}), against regions that never adopted.")
+            return (
+                f"Where cross-region enforcement started, the {words} changed by {labels.effect(outcome, estimate)} "
+                f"on average after adoption ({interval}), against regions that never adopted."
+            )
         direction = "more" if estimate >= 0 else "fewer" if labels.unit(outcome) == "count" else "less"
-        return (f"Within a region, 10% more enforcement officers go with {abs(10 * estimate):.1f}% {direction} {words} "
-                f"(95% CI {10 * low:+.1f}% to {10 * high:+.1f}%).")
+        return (
+            f"Within a region, 10% more enforcement officers go with {abs(10 * estimate):.1f}% {direction} {words} "
+            f"(95% CI {10 * low:+.1f}% to {10 * high:+.1f}%)."
+        )
 
 
 STUDIES: tuple[Study, ...] = (
-    Study("surprise", "02_surprise_inspections", ("hazards_found", "major_hazard_found", "case_filed", "penalty_amount"),
-          "ATE", "aipw", "case_filed"),
-    Study("cross_region", "03_cross_region_enforcement", ("case_rate", "avg_case_value", "major_hazard_filing_rate"),
-          "ATT", "callaway_santanna", "case_rate"),
-    Study("team", "04_team_expansion", ("inspections", "cases", "major_hazards", "penalty_total"),
-          "elasticity", "twfe", "inspections"),
+    Study(
+        "surprise",
+        "02_surprise_inspections",
+        ("hazards_found", "major_hazard_found", "case_filed", "penalty_amount"),
+        "ATE",
+        "aipw",
+        "case_filed",
+    ),
+    Study(
+        "cross_region",
+        "03_cross_region_enforcement",
+        ("case_rate", "avg_case_value", "major_hazard_filing_rate"),
+        "ATT",
+        "callaway_santanna",
+        "case_rate",
+    ),
+    Study(
+        "team",
+        "04_team_expansion",
+        ("inspections", "cases", "major_hazards", "penalty_total"),
+        "elasticity",
+        "twfe",
+        "inspections",
+    ),
 )
 STUDIES_BY_NAME = {study.name: study for study in STUDIES}

@@ -40,11 +40,17 @@ TREATMENT = "surprise"
 NOT_RECORDED = "not recorded"  # the level of an optional covariate an inspection has no value for
 OPTIONAL_COVARIATES = {"risk_level": "risk grade", "enterprise_size": "enterprise size"}
 COVARIATE_WORDS = {  # how the page names each adjustment variable
-    "risk_level": "risk grade", "industry": "industry", "enterprise_size": "size", "campaign_active": "campaigns",
-    "risk_by_industry": "risk grade within industry", "campaign_by_risk": "campaign by risk grade",
+    "risk_level": "risk grade",
+    "industry": "industry",
+    "enterprise_size": "size",
+    "campaign_active": "campaigns",
+    "risk_by_industry": "risk grade within industry",
+    "campaign_by_risk": "campaign by risk grade",
 }
-COVARIATE_PARENTS = {"risk_by_industry": ("risk_level", "industry"),
-                     "campaign_by_risk": ("campaign_active", "risk_level")}
+COVARIATE_PARENTS = {
+    "risk_by_industry": ("risk_level", "industry"),
+    "campaign_by_risk": ("campaign_active", "risk_level"),
+}
 MIN_PER_ARM = 5  # inspections of each kind the study needs, and an outcome-model cell needs in each arm
 
 
@@ -70,8 +76,9 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
             # grades as categories: no linearity assumed
             "risk_level": np.where(risk.isna(), NOT_RECORDED, risk.fillna(0).astype(int).astype(str)),
             "industry": inspections["industry"].astype("str").to_numpy(),
-            "enterprise_size": np.where(inspections["enterprise_size"].isna(), NOT_RECORDED,
-                                        inspections["enterprise_size"].astype("str")),
+            "enterprise_size": np.where(
+                inspections["enterprise_size"].isna(), NOT_RECORDED, inspections["enterprise_size"].astype("str")
+            ),
             "campaign_active": _in_force(dataset, "surprise_campaign", inspections["region_id"], quarter),
             "quarter": quarter.astype(str),
         }
@@ -82,9 +89,13 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     for column, words in OPTIONAL_COVARIATES.items():
         missing = int((table[column] == NOT_RECORDED).sum())
         if 0 < missing < len(table):
-            notes.append(f"{missing:,} of the {len(table):,} inspections have no {words} recorded; they are kept, "
-                         f"with \u201c{NOT_RECORDED}\u201d as a category of its own.")
-    table["risk_by_industry"] = _pool_sparse(table, table["risk_level"] + ":" + table["industry"], table["risk_level"] + ":*")
+            notes.append(
+                f"{missing:,} of the {len(table):,} inspections have no {words} recorded; they are kept, "
+                f"with \u201c{NOT_RECORDED}\u201d as a category of its own."
+            )
+    table["risk_by_industry"] = _pool_sparse(
+        table, table["risk_level"] + ":" + table["industry"], table["risk_level"] + ":*"
+    )
     # Campaign effect allowed to differ by risk grade; "none" outside campaigns (no overlap with the
     # risk-by-industry cells, which already carry the risk main effects).
     campaign_cells = ("campaign:" + table["risk_level"]).where(table["campaign_active"] == 1, "none")
@@ -131,14 +142,20 @@ def _require_comparison(table: pd.DataFrame, period: str | None = None) -> None:
     if n == 0:
         raise Unavailable(f"There are no inspections {span} in the data, so there is nothing to compare.")
     if unannounced == 0:
-        raise Unavailable(f"None of the {n:,} inspections {span} was unannounced, so there are no unannounced "
-                          "inspections to compare with announced ones.")
+        raise Unavailable(
+            f"None of the {n:,} inspections {span} was unannounced, so there are no unannounced "
+            "inspections to compare with announced ones."
+        )
     if announced == 0:
-        raise Unavailable(f"All {n:,} inspections {span} were unannounced, so there are no announced inspections "
-                          "to compare them with.")
+        raise Unavailable(
+            f"All {n:,} inspections {span} were unannounced, so there are no announced inspections "
+            "to compare them with."
+        )
     if min(unannounced, announced) < MIN_PER_ARM:
-        raise Unavailable(f"Only {unannounced:,} unannounced and {announced:,} announced inspections {span}; at least "
-                          f"{MIN_PER_ARM} of each kind are needed to compare them.")
+        raise Unavailable(
+            f"Only {unannounced:,} unannounced and {announced:,} announced inspections {span}; at least "
+            f"{MIN_PER_ARM} of each kind are needed to compare them."
+        )
 
 
 def comparable(table: pd.DataFrame, period: str | None = None) -> pd.DataFrame:
@@ -186,8 +203,11 @@ def _constant_outcome(table: pd.DataFrame, outcome: str) -> str | None:
     words = OUTCOME_WORDS[outcome][0]
     value = float(values.iloc[0])
     span = _span(table)
-    why = (OUTCOME_NEVER[outcome].format(span=span) if value == 0
-           else f"every inspection {span} has the same value ({value:,g})")
+    why = (
+        OUTCOME_NEVER[outcome].format(span=span)
+        if value == 0
+        else f"every inspection {span} has the same value ({value:,g})"
+    )
     return f"The effect on the {words} cannot be estimated: {why}."
 
 
@@ -238,20 +258,30 @@ def estimates(table: pd.DataFrame, outcomes=OUTCOMES, methods=METHODS, estimands
     _require_comparison(table)
     varying = [o for o in outcomes if _constant_outcome(table, o) is None]
     if not varying:
-        raise Unavailable(f"None of the outcomes varies among the inspections {_span(table)}, so there is no effect "
-                          "to estimate.")
+        raise Unavailable(
+            f"None of the outcomes varies among the inspections {_span(table)}, so there is no effect to estimate."
+        )
     try:
-        return estimate_many(table, varying, TREATMENT, OUTCOME_COVARIATES, list(methods), list(estimands),
-                             propensity_covariates=COVARIATES)
+        return estimate_many(
+            table,
+            varying,
+            TREATMENT,
+            OUTCOME_COVARIATES,
+            list(methods),
+            list(estimands),
+            propensity_covariates=COVARIATES,
+        )
     except OverlapError as err:
         raise Unavailable(_no_overlap(table)) from err
     except ValueError as err:  # includes numpy's LinAlgError: an outcome model with too few units of a kind
         if "outcome model" not in str(err) and not isinstance(err, np.linalg.LinAlgError):
             raise
         unannounced = int(table[TREATMENT].sum())
-        raise Unavailable(f"The adjusted comparison cannot be fitted: some kinds of site have too few inspections of "
-                          f"one kind ({unannounced:,} unannounced and {len(table) - unannounced:,} announced in all) "
-                          "to compare like with like.") from err
+        raise Unavailable(
+            f"The adjusted comparison cannot be fitted: some kinds of site have too few inspections of "
+            f"one kind ({unannounced:,} unannounced and {len(table) - unannounced:,} announced in all) "
+            "to compare like with like."
+        ) from err
 
 
 def _no_overlap(table: pd.DataFrame) -> str:
@@ -263,13 +293,20 @@ def _no_overlap(table: pd.DataFrame) -> str:
             if row.min() == 0:
                 kind = "unannounced" if row[True] else "announced"
                 label = COVARIATE_LABELS[column](level)
-                one_way.append(f"the one inspection {label} was {kind}" if row.max() == 1
-                               else f"all {row.max():,} inspections {label} were {kind}")
+                one_way.append(
+                    f"the one inspection {label} was {kind}"
+                    if row.max() == 1
+                    else f"all {row.max():,} inspections {label} were {kind}"
+                )
     if one_way:
-        return (f"Some kinds of site got only one kind of visit, so they cannot be compared like with like: "
-                f"{'; '.join(one_way[:4])}{'; and more' if len(one_way) > 4 else ''}.")
-    return ("Some combinations of risk grade, industry, size and campaign got only one kind of visit, so they cannot "
-            "be compared like with like (the probability of an unannounced visit there is 0 or 1).")
+        return (
+            f"Some kinds of site got only one kind of visit, so they cannot be compared like with like: "
+            f"{'; '.join(one_way[:4])}{'; and more' if len(one_way) > 4 else ''}."
+        )
+    return (
+        "Some combinations of risk grade, industry, size and campaign got only one kind of visit, so they cannot "
+        "be compared like with like (the probability of an unannounced visit there is 0 or 1)."
+    )
 
 
 COVARIATE_LABELS = {  # an inspection "in industry mining", "of risk grade 3", ...
@@ -318,15 +355,20 @@ def adjustment(table: pd.DataFrame, results: Sequence[Estimate] = ()) -> list[st
     span = _span(table)
     constant = [c for c in COVARIATES if _constant(table, c)]
     used = [COVARIATE_WORDS[c] for c in COVARIATES if c not in constant]
-    sentences = [f"The comparison adjusts for {_and(used)}." if used else
-                 "None of the adjustment variables varies among these inspections, so the comparison is not adjusted."]
+    sentences = [
+        f"The comparison adjusts for {_and(used)}."
+        if used
+        else "None of the adjustment variables varies among these inspections, so the comparison is not adjusted."
+    ]
     for column in constant:
         value = table[column].iloc[0]
         if column == "campaign_active":
-            sentences.append(f"No surprise campaign was in force {span}, so campaigns are not adjusted for."
-                             if value != 1 else
-                             f"A surprise campaign was in force for every inspection {span}, so there is no time or "
-                             "place without one to compare with and campaigns are not adjusted for.")
+            sentences.append(
+                f"No surprise campaign was in force {span}, so campaigns are not adjusted for."
+                if value != 1
+                else f"A surprise campaign was in force for every inspection {span}, so there is no time or "
+                "place without one to compare with and campaigns are not adjusted for."
+            )
         elif value == NOT_RECORDED:
             sentences.append(_absent(table, column))
         else:
@@ -343,8 +385,10 @@ def adjustment(table: pd.DataFrame, results: Sequence[Estimate] = ()) -> list[st
         dropped[(covariate, model)] = dropped.get((covariate, model), 0) + 1
     for (covariate, model), count in dropped.items():
         what = "term" if count == 1 else "terms"
-        sentences.append(f"The {model} model leaves out {count} {COVARIATE_WORDS[covariate]} {what} that the other "
-                         "adjustment variables already determine.")
+        sentences.append(
+            f"The {model} model leaves out {count} {COVARIATE_WORDS[covariate]} {what} that the other "
+            "adjustment variables already determine."
+        )
     return sentences
 
 
@@ -389,8 +433,10 @@ def reading(results: list[Estimate], method: str = "aipw", table: pd.DataFrame |
             if reason:
                 sentences.append(reason)
             continue
-        text = (f"Unannounced inspections change the {words} by {fmt(adjusted.estimate)} "
-                f"(95% CI {fmt(adjusted.ci_low)} to {fmt(adjusted.ci_high)})")
+        text = (
+            f"Unannounced inspections change the {words} by {fmt(adjusted.estimate)} "
+            f"(95% CI {fmt(adjusted.ci_low)} to {fmt(adjusted.ci_high)})"
+        )
         text += f" once {adjusted_for} are accounted for" if adjusted_for else " (no adjustment possible)"
         if naive is not None:
             text += f"; the raw comparison says {fmt(naive.estimate)}"
@@ -412,8 +458,10 @@ def describe(table: pd.DataFrame, period: str, notes: Sequence[str] = ()) -> dis
     """How many inspections the study has, of each kind, and how gaps in the covariates were handled
     (or, given the `Missing` of `comparable`, why there is no comparison)."""
     unannounced = int(table[TREATMENT].sum())
-    text = (f"{len(table):,} inspections up to {period}: {unannounced:,} unannounced and "
-            f"{len(table) - unannounced:,} announced.")
+    text = (
+        f"{len(table):,} inspections up to {period}: {unannounced:,} unannounced and "
+        f"{len(table) - unannounced:,} announced."
+    )
     return display.text(" ".join([text, *notes]))
 
 
@@ -439,8 +487,9 @@ def overlap_figure(scores: np.ndarray, table: pd.DataFrame):
 
 
 @_shows_missing
-def overlap_reading(scores: np.ndarray, table: pd.DataFrame,
-                    bounds: tuple[float, float] = (0.05, 0.95)) -> display.Html:
+def overlap_reading(
+    scores: np.ndarray, table: pd.DataFrame, bounds: tuple[float, float] = (0.05, 0.95)
+) -> display.Html:
     """Where the scores of each kind of visit lie, and what trimming at `bounds` would drop."""
     from .diagnostics import overlap_summary
 
@@ -449,7 +498,8 @@ def overlap_reading(scores: np.ndarray, table: pd.DataFrame,
         f"Scores run from {o['treated_min']:.3f} to {o['treated_max']:.3f} among unannounced visits and "
         f"{o['control_min']:.3f} to {o['control_max']:.3f} among announced ones; trimming at "
         f"{bounds[0]:g}/{bounds[1]:g} would drop {o['share_trimmed']:.1%} of inspections. The estimates use all of "
-        "them (no trimming).")
+        "them (no trimming)."
+    )
 
 
 def balance(table: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
@@ -458,16 +508,19 @@ def balance(table: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
 
     frame = smd(table, TREATMENT, COVARIATES, scores)
     if frame.empty:
-        raise Unavailable("None of the adjustment variables varies among these inspections, so there is no balance "
-                          "to check.")
+        raise Unavailable(
+            "None of the adjustment variables varies among these inspections, so there is no balance to check."
+        )
     return frame
 
 
 @_shows_missing
 def balance_reading(frame: pd.DataFrame) -> display.Html:
     before, after = frame["smd_before"].abs(), frame["smd_after"].abs()
-    return display.text(f"Before weighting the largest standardized difference is {before.max():.2f}; after weighting "
-                        f"it is {after.max():.3f}.")
+    return display.text(
+        f"Before weighting the largest standardized difference is {before.max():.2f}; after weighting "
+        f"it is {after.max():.3f}."
+    )
 
 
 # --- who gains most -------------------------------------------------------------------------
@@ -476,7 +529,9 @@ def balance_reading(frame: pd.DataFrame) -> display.Html:
 TOO_FEW = "too few inspections to estimate"
 
 
-def heterogeneity(table: pd.DataFrame, outcome: str, by: str, method: str = "aipw", min_group: int = 500) -> pd.DataFrame:
+def heterogeneity(
+    table: pd.DataFrame, outcome: str, by: str, method: str = "aipw", min_group: int = 500
+) -> pd.DataFrame:
     """The effect within each level of `by` (groups smaller than `min_group` are reported, not estimated)."""
     rows = []
     for level, group in table.groupby(by, observed=True):
@@ -487,7 +542,9 @@ def heterogeneity(table: pd.DataFrame, outcome: str, by: str, method: str = "aip
             row["note"] = "the outcome does not vary in this group"
         else:
             try:
-                est = estimate_many(group, [outcome], TREATMENT, OUTCOME_COVARIATES, [method], propensity_covariates=COVARIATES)[0]
+                est = estimate_many(
+                    group, [outcome], TREATMENT, OUTCOME_COVARIATES, [method], propensity_covariates=COVARIATES
+                )[0]
                 row.update(estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high)
             except OverlapError:
                 row["note"] = "some sites here got only one kind of visit (no overlap)"
@@ -497,8 +554,14 @@ def heterogeneity(table: pd.DataFrame, outcome: str, by: str, method: str = "aip
     return pd.DataFrame(rows, columns=[by, "n_obs", "estimate", "ci_low", "ci_high", "note"])
 
 
-def subgroup_table(table: pd.DataFrame, outcome: str, by: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
-                   method: str = "aipw", min_group: int = 500) -> tuple[pd.DataFrame, Withheld]:
+def subgroup_table(
+    table: pd.DataFrame,
+    outcome: str,
+    by: str,
+    min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
+    method: str = "aipw",
+    min_group: int = 500,
+) -> tuple[pd.DataFrame, Withheld]:
     """`heterogeneity` as a reviewer page may show it (disclosure control).
 
     A subgroup's inspection count is withheld when below `min_cell_size`, and more counts
@@ -509,14 +572,27 @@ def subgroup_table(table: pd.DataFrame, outcome: str, by: str, min_cell_size: in
     frame = heterogeneity(table, outcome, by, method=method, min_group=min_group)
     arms = pd.crosstab(table[by], table[TREATMENT]).reindex(columns=[False, True], fill_value=0).min(axis=1)
     frame["smallest_arm"] = frame[by].map(arms).fillna(0)
-    counts, withheld_counts = suppress(frame, "n_obs", [], min_cell_size, group_totals=(), where=f"effect by {by}: inspections")
-    shown, withheld_estimates = suppress(counts, "smallest_arm", ["estimate", "ci_low", "ci_high"], min_cell_size,
-                                         withhold_count=False, where=f"effect by {by}: estimates")
-    return shown.drop(columns="smallest_arm"), combine(f"effect on {outcome} by {by}", withheld_counts, withheld_estimates)
+    counts, withheld_counts = suppress(
+        frame, "n_obs", [], min_cell_size, group_totals=(), where=f"effect by {by}: inspections"
+    )
+    shown, withheld_estimates = suppress(
+        counts,
+        "smallest_arm",
+        ["estimate", "ci_low", "ci_high"],
+        min_cell_size,
+        withhold_count=False,
+        where=f"effect by {by}: estimates",
+    )
+    return shown.drop(columns="smallest_arm"), combine(
+        f"effect on {outcome} by {by}", withheld_counts, withheld_estimates
+    )
 
 
-GROUP_WORDS = {"industry": ("industry", "industries"), "risk_level": ("risk grade", "risk grades"),
-               "enterprise_size": ("enterprise size", "enterprise sizes")}
+GROUP_WORDS = {
+    "industry": ("industry", "industries"),
+    "risk_level": ("risk grade", "risk grades"),
+    "enterprise_size": ("enterprise size", "enterprise sizes"),
+}
 
 
 @dataclass
@@ -530,21 +606,29 @@ class Subgroups:
     min_group: int
 
 
-def subgroups(table: pd.DataFrame, outcome: str, by: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
-              method: str = "aipw", min_group: int = 500) -> Subgroups:
+def subgroups(
+    table: pd.DataFrame,
+    outcome: str,
+    by: str,
+    min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
+    method: str = "aipw",
+    min_group: int = 500,
+) -> Subgroups:
     """`subgroup_table` for the page; `Unavailable` when the data has no `by`, or no group can be estimated."""
     _require_comparison(table)
     one, many = GROUP_WORDS.get(by, (by, by))
     if (table[by] == NOT_RECORDED).all():
-        raise Unavailable(f"No inspection {_span(table)} has {_a(one)} (column {by}), so the effect cannot be broken "
-                          f"down by {one}.")
+        raise Unavailable(
+            f"No inspection {_span(table)} has {_a(one)} (column {by}), so the effect cannot be broken down by {one}."
+        )
     reason = _constant_outcome(table, outcome)
     if reason:
         raise Unavailable(reason)
     frame, withheld = subgroup_table(table, outcome, by, min_cell_size, method=method, min_group=min_group)
     if not (frame["note"] == "").any():
-        raise Unavailable(f"No {one} has enough inspections ({min_group:,} or more, of both kinds) to estimate an "
-                          "effect of its own.")
+        raise Unavailable(
+            f"No {one} has enough inspections ({min_group:,} or more, of both kinds) to estimate an effect of its own."
+        )
     return Subgroups(outcome, by, frame, withheld, min_group)
 
 
@@ -553,8 +637,9 @@ def subgroup_figure(groups: Subgroups, label: str):
     from . import plots
 
     if groups.frame["estimate"].isna().all():
-        raise Unavailable(f"Every {GROUP_WORDS.get(groups.by, (groups.by,))[0]} estimate is withheld under disclosure "
-                          "control.")
+        raise Unavailable(
+            f"Every {GROUP_WORDS.get(groups.by, (groups.by,))[0]} estimate is withheld under disclosure control."
+        )
     return plots.subgroup_effects(groups.frame, groups.by, label, withheld=groups.withheld.legend)
 
 
@@ -570,11 +655,15 @@ def subgroup_reading(groups: Subgroups) -> display.Html:
     reasons = []
     if too_few.any():
         n = int(too_few.sum())
-        reasons.append(f"{n} {'has' if n == 1 else 'have'} too few inspections to estimate one "
-                       f"(fewer than {groups.min_group:,}, or only one kind of visit)")
+        reasons.append(
+            f"{n} {'has' if n == 1 else 'have'} too few inspections to estimate one "
+            f"(fewer than {groups.min_group:,}, or only one kind of visit)"
+        )
     if (~estimated & ~too_few).any():
-        reasons.append(f"{int((~estimated & ~too_few).sum())} could not be estimated (the two kinds of visit do not "
-                       "overlap there, or the outcome does not vary)")
+        reasons.append(
+            f"{int((~estimated & ~too_few).sum())} could not be estimated (the two kinds of visit do not "
+            "overlap there, or the outcome does not vary)"
+        )
     if estimated.sum() > shown:
         reasons.append(f"{int(estimated.sum()) - shown} withheld under disclosure control")
     return display.text(text + (f": {'; '.join(reasons)}." if reasons else "."))
@@ -615,6 +704,7 @@ def sensitivity_table(frame: pd.DataFrame) -> display.Html:
 
 def sensitivity_reading(frame: pd.DataFrame) -> display.Html:
     """Which result a hidden factor could most easily move to no effect."""
+
     def names(rows: pd.DataFrame) -> str:
         return _and([o.replace("_", " ") for o in rows["outcome"]])
 
@@ -624,17 +714,24 @@ def sensitivity_reading(frame: pd.DataFrame) -> display.Html:
     sentences = []
     if len(away):
         weakest = away.loc[away["e_value_ci"].idxmin()]
-        sentences.append(f"The most fragile result is for {weakest['outcome'].replace('_', ' ')}: a hidden factor "
-                         f"associated with both unannounced visits and the outcome by a risk ratio of "
-                         f"{weakest['e_value_ci']:.2f} could move its interval to include no effect.")
+        sentences.append(
+            f"The most fragile result is for {weakest['outcome'].replace('_', ' ')}: a hidden factor "
+            f"associated with both unannounced visits and the outcome by a risk ratio of "
+            f"{weakest['e_value_ci']:.2f} could move its interval to include no effect."
+        )
     if len(null):
-        sentences.append(f"The interval for {names(null)} already includes no effect, so no hidden factor is needed "
-                         "to explain it away." if len(null) == 1 else
-                         f"The intervals for {names(null)} already include no effect, so no hidden factor is needed "
-                         "to explain them away.")
+        sentences.append(
+            f"The interval for {names(null)} already includes no effect, so no hidden factor is needed "
+            "to explain it away."
+            if len(null) == 1
+            else f"The intervals for {names(null)} already include no effect, so no hidden factor is needed "
+            "to explain them away."
+        )
     undefined = frame[frame["e_value_ci"].isna()]
     if len(undefined):
         its = "its mean is" if len(undefined) == 1 else "their means are"
-        sentences.append(f"No E-value is defined for {names(undefined)}: {its} zero without (or with) an "
-                         "unannounced visit, so there is no risk ratio to explain away.")
+        sentences.append(
+            f"No E-value is defined for {names(undefined)}: {its} zero without (or with) an "
+            "unannounced visit, so there is no risk ratio to explain away."
+        )
     return display.text(" ".join(sentences))

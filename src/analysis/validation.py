@@ -81,7 +81,10 @@ class Faults:
         if not self.positions:
             return pd.DataFrame({"position": pd.Series([], dtype="int64"), "column": [], "reason": [], "value": []})
         sizes = [len(p) for p in self.positions]
-        values = [np.asarray(v, dtype=object) if v is not None else np.full(n, None, dtype=object) for v, n in zip(self.values, sizes)]
+        values = [
+            np.asarray(v, dtype=object) if v is not None else np.full(n, None, dtype=object)
+            for v, n in zip(self.values, sizes, strict=False)
+        ]
         return pd.DataFrame(
             {
                 "position": np.concatenate(self.positions),
@@ -92,7 +95,9 @@ class Faults:
         )
 
 
-def check_row_shape(frame: pd.DataFrame, field_counts: np.ndarray | None, extra_fields: dict[int, str], faults: Faults) -> None:
+def check_row_shape(
+    frame: pd.DataFrame, field_counts: np.ndarray | None, extra_fields: dict[int, str], faults: Faults
+) -> None:
     """Blank lines and rows with more fields than the header are faults of the whole row.
 
     The value shown is the blank line's text, or the fields past the header's width.
@@ -105,7 +110,9 @@ def check_row_shape(frame: pd.DataFrame, field_counts: np.ndarray | None, extra_
     faults.add_rows(blank, ROW, BLANK_LINE, frame.iloc[blank, 0].astype("str").tolist() if width else None)
     for count in np.unique(field_counts[field_counts > width]):  # once per distinct count
         rows = np.flatnonzero(field_counts == count)
-        faults.add_rows(rows, ROW, f"row has {count} fields; the header has {width}", [extra_fields[int(p)] for p in rows])
+        faults.add_rows(
+            rows, ROW, f"row has {count} fields; the header has {width}", [extra_fields[int(p)] for p in rows]
+        )
 
 
 def type_table(spec: c.Table, raw: pd.DataFrame, faults: Faults, window: DateWindow | None = None) -> pd.DataFrame:
@@ -482,7 +489,9 @@ UNKNOWN_REGION = "unknown region_id"
 QUARANTINED_REGION = "refers to a region that is quarantined"
 
 
-def check_references(spec: c.Table, typed: pd.DataFrame, accepted_regions: set, quarantined_regions: set, faults: Faults) -> None:
+def check_references(
+    spec: c.Table, typed: pd.DataFrame, accepted_regions: set, quarantined_regions: set, faults: Faults
+) -> None:
     """Region references must name an accepted region (checked once per distinct value).
 
     Ids are case-sensitive; an unknown id that matches a known one in another letter
@@ -494,7 +503,10 @@ def check_references(spec: c.Table, typed: pd.DataFrame, accepted_regions: set, 
             continue
         cats = _as_category(typed[column.name])
         names = [str(v) for v in cats.cat.categories]
-        reasons = [_unknown_reason(v, by_lower) if v not in accepted_regions and v not in quarantined_regions else "" for v in names]
+        reasons = [
+            _unknown_reason(v, by_lower) if v not in accepted_regions and v not in quarantined_regions else ""
+            for v in names
+        ]
         held = np.array([v in quarantined_regions for v in names] + [False])
         codes = cats.cat.codes.to_numpy()
         codes = np.where(codes >= 0, codes, len(names))  # missing values refer to nothing
@@ -535,7 +547,9 @@ def _is_unique(values: pd.Series) -> bool:
     return len(ordered) < 2 or not pc.any(pc.equal(ordered[1:], ordered[:-1])).as_py()
 
 
-def duplicate_key_rows(typed: pd.DataFrame, key: tuple[str, ...], candidates: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+def duplicate_key_rows(
+    typed: pd.DataFrame, key: tuple[str, ...], candidates: np.ndarray
+) -> tuple[np.ndarray, pd.Series]:
     """Rows (among `candidates`) whose key repeats an earlier candidate row.
 
     Returns the duplicate mask and, for each duplicate, the position of the first row

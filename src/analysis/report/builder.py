@@ -8,13 +8,13 @@ import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from .. import csvout
 from ..errors import DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
 from ..quarter import Quarter
-from .. import csvout
 from . import cache, publish, record, schema, uptodate
 from .methods import CODEBOOK
 from .outcome import BuildResult, NotebookResult
@@ -22,7 +22,15 @@ from .pool import WorkerPool
 from .worker_status import CRASHED, OK, TIMED_OUT
 
 CACHE_NAME = ".enforcement-reform-cache"  # beside the report; a name no other tool uses (not ~/.cache)
-HEADLINE_METRICS = ["inspections", "case_rate", "avg_case_value", "penalty_total", "major_hazard_filing_rate", "surprise_share", "officers"]
+HEADLINE_METRICS = [
+    "inspections",
+    "case_rate",
+    "avg_case_value",
+    "penalty_total",
+    "major_hazard_filing_rate",
+    "surprise_share",
+    "officers",
+]
 
 
 def build(
@@ -61,7 +69,9 @@ def build(
     specs = specs if specs is not None else schema.select(only)
     data_path = resolve_data(data)
     if not data_path.exists():
-        raise DataContractError(f"{data_path}: no such dataset (expected a directory or a .duckdb file)", file=str(data_path))
+        raise DataContractError(
+            f"{data_path}: no such dataset (expected a directory or a .duckdb file)", file=str(data_path)
+        )
     overrides = overrides or {}
     unknown = sorted(set(overrides) - {s.name for s in specs})
     if unknown:
@@ -75,8 +85,11 @@ def build(
         publish.recover(out, log)
         base_record = _base_record(data_path, period, min_cell_size)
         base_record["report_key"] = uptodate.report_key(
-            period=period, data_sha=base_record["data"]["sha256"], notebooks=parameters,
-            notebooks_dir=notebooks_dir, environment={**base_record["environment"], "lock": _lock_digest()},
+            period=period,
+            data_sha=base_record["data"]["sha256"],
+            notebooks=parameters,
+            notebooks_dir=notebooks_dir,
+            environment={**base_record["environment"], "lock": _lock_digest()},
         )
         if not force and (current := uptodate.published(out, base_record["report_key"])):
             log(f"report up to date (same data, notebooks, parameters, source and environment): {out / 'index.html'}")
@@ -87,8 +100,19 @@ def build(
         # Workers start now, so their imports overlap with loading and validating the data.
         pool = WorkerPool(min(jobs, len(specs)))
         try:
-            job = _Build(specs, data_path, period, out, notebooks_dir, cache_dir, base_record, force, allow_failures, log,
-                         Path(previous).resolve() if previous else None)
+            job = _Build(
+                specs,
+                data_path,
+                period,
+                out,
+                notebooks_dir,
+                cache_dir,
+                base_record,
+                force,
+                allow_failures,
+                log,
+                Path(previous).resolve() if previous else None,
+            )
             return job.run(given, pool, started)
         finally:
             pool.close()
@@ -98,8 +122,20 @@ def build(
 class _Build:
     """One build's context: what it reads, where it writes, and how it decides to publish."""
 
-    def __init__(self, specs, data_path, period, out, notebooks_dir, cache_dir, base_record, force, allow_failures, log,
-                 previous: Path | None = None):
+    def __init__(
+        self,
+        specs,
+        data_path,
+        period,
+        out,
+        notebooks_dir,
+        cache_dir,
+        base_record,
+        force,
+        allow_failures,
+        log,
+        previous: Path | None = None,
+    ):
         self.specs, self.data_path, self.period, self.out, self.previous = specs, data_path, period, out, previous
         self.notebooks_dir, self.cache_dir, self.record = notebooks_dir, cache_dir, base_record
         self.force, self.allow_failures, self.log = force, allow_failures, log
@@ -117,10 +153,20 @@ class _Build:
         keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
         staging = publish.new_staging(self.out)
         try:
-            outcomes = _execute_all(self.specs, parameters, keys, staging, self.notebooks_dir, self.cache_dir,
-                                    self.record, pool, self.force, self.log)
+            outcomes = _execute_all(
+                self.specs,
+                parameters,
+                keys,
+                staging,
+                self.notebooks_dir,
+                self.cache_dir,
+                self.record,
+                pool,
+                self.force,
+                self.log,
+            )
             self._require_unchanged_data()
-            for spec, outcome in zip(self.specs, outcomes):
+            for spec, outcome in zip(self.specs, outcomes, strict=False):
                 if outcome.status == OK and not outcome.cached:  # cached only now: never results of changed data
                     _to_cache(self.cache_dir / spec.name / keys[spec.name], staging, spec)
             self.record["timings"] = {"total_seconds": round(time.perf_counter() - started, 2)}
@@ -151,8 +197,15 @@ class _Build:
         from . import render
 
         changes, previous = self._changes(staging)
-        page = render.index_page(period=self.period, results=self.record["notebooks"], headline=headline,
-                                 estimates=estimates, record=self.record, changes=changes, previous=previous)
+        page = render.index_page(
+            period=self.period,
+            results=self.record["notebooks"],
+            headline=headline,
+            estimates=estimates,
+            record=self.record,
+            changes=changes,
+            previous=previous,
+        )
         (staging / "index.html").write_text(page, encoding="utf-8")
         (staging / "methods.html").write_text(render.methods_page(), encoding="utf-8")
         (staging / "estimates.md").write_text(CODEBOOK, encoding="utf-8")
@@ -189,9 +242,15 @@ class _Build:
         publish.mark(staging, report=self.out.name, state="failed build")
         publish.replace_owned(staging, triage)
         failed = [o.name for o in outcomes if o.status != OK]
-        kept = f"the last good report at {self.out} is unchanged" if self.out.exists() else f"nothing was published at {self.out}"
-        self.log(f"report NOT published: {len(failed)} notebook(s) failed ({', '.join(failed)}); {kept}. "
-                 f"This build is kept for triage at {triage / 'index.html'} (publish anyway with --allow-failures).")
+        kept = (
+            f"the last good report at {self.out} is unchanged"
+            if self.out.exists()
+            else f"nothing was published at {self.out}"
+        )
+        self.log(
+            f"report NOT published: {len(failed)} notebook(s) failed ({', '.join(failed)}); {kept}. "
+            f"This build is kept for triage at {triage / 'index.html'} (publish anyway with --allow-failures)."
+        )
         return BuildResult(triage, outcomes, published=False)
 
 
@@ -225,7 +284,7 @@ def _base_record(data_path: Path, period: str, min_cell_size: int) -> dict:
     return {
         "period": period,
         "min_cell_size": min_cell_size,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": record.data_fingerprint(data_path),
         "seed": record.data_seed(data_path),
         "git": record.git_commit(),
@@ -238,36 +297,49 @@ def _cache_keys(specs, parameters, notebooks_dir, base_record) -> dict[str, str]
     env_key = {**base_record["environment"], "lock": _lock_digest()}
     return {
         s.name: record.cache_key(
-            data_sha=base_record["data"]["sha256"], notebook=notebooks_dir / f"{s.name}.ipynb",
-            parameters=parameters[s.name], source=base_record["source_sha256"], env=env_key,
+            data_sha=base_record["data"]["sha256"],
+            notebook=notebooks_dir / f"{s.name}.ipynb",
+            parameters=parameters[s.name],
+            source=base_record["source_sha256"],
+            env=env_key,
         )
         for s in specs
     }
 
 
-def _execute_all(specs, parameters, keys, staging, notebooks_dir, cache_dir, base_record, pool, force, log) -> list[NotebookResult]:
+def _execute_all(
+    specs, parameters, keys, staging, notebooks_dir, cache_dir, base_record, pool, force, log
+) -> list[NotebookResult]:
     total = len(specs)
     page_record = dict(base_record)  # pages carry the run record without the build's totals
 
     def run(numbered):
         number, spec = numbered
-        cached = None if force else _from_cache(cache_dir / spec.name / keys[spec.name], staging, spec, parameters[spec.name])
+        cached = (
+            None
+            if force
+            else _from_cache(cache_dir / spec.name / keys[spec.name], staging, spec, parameters[spec.name])
+        )
         if cached:
             log(f"[{number}/{total}] {spec.name}: cached")
             outcome = cached
         else:
             log(f"[{number}/{total}] {spec.name}: started")
             outcome = _execute(spec, parameters[spec.name], staging, notebooks_dir, pool)
-            log(f"[{number}/{total}] {spec.name}: {outcome.status} in {outcome.seconds:.1f} s"
-                + (f" ({outcome.message.splitlines()[0]})" if outcome.message else ""))
+            log(
+                f"[{number}/{total}] {spec.name}: {outcome.status} in {outcome.seconds:.1f} s"
+                + (f" ({outcome.message.splitlines()[0]})" if outcome.message else "")
+            )
         _render_page(spec, outcome, staging, page_record)  # overlaps with the other notebooks still running
         return outcome
 
     # Longest first (durations from earlier runs), so the last notebook to start is a short one.
-    order = sorted(enumerate(specs, start=1),
-                   key=lambda item: -cache.expected_seconds(cache_dir, item[1].name, float(item[1].timeout_seconds)))
+    order = sorted(
+        enumerate(specs, start=1),
+        key=lambda item: -cache.expected_seconds(cache_dir, item[1].name, float(item[1].timeout_seconds)),
+    )
     with ThreadPoolExecutor(max_workers=pool.size) as threads:
-        finished = dict(zip((spec.name for _, spec in order), threads.map(run, order)))
+        finished = dict(zip((spec.name for _, spec in order), threads.map(run, order), strict=False))
     return [finished[spec.name] for spec in specs]
 
 
@@ -292,9 +364,12 @@ def _execute(spec, parameters, staging, notebooks_dir, pool: WorkerPool) -> Note
         status = json.loads(status_file.read_text())
         return NotebookResult(spec.name, spec.title, status["status"], status["seconds"], parameters, status["message"])
     if answer == "timeout":
-        return NotebookResult(spec.name, spec.title, TIMED_OUT, seconds, parameters, f"stopped after {spec.timeout_seconds} s")
-    return NotebookResult(spec.name, spec.title, CRASHED, seconds, parameters,
-                          f"the worker process died without a status\n{stderr_tail}")
+        return NotebookResult(
+            spec.name, spec.title, TIMED_OUT, seconds, parameters, f"stopped after {spec.timeout_seconds} s"
+        )
+    return NotebookResult(
+        spec.name, spec.title, CRASHED, seconds, parameters, f"the worker process died without a status\n{stderr_tail}"
+    )
 
 
 def _from_cache(entry: Path, staging: Path, spec, parameters) -> NotebookResult | None:
@@ -320,12 +395,24 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
     page_record.pop("notebooks", None)
     if executed.exists():
         notebook = nbformat.read(executed, as_version=4)
-        page = render.notebook_page(notebook, title=spec.title, status=outcome.status, message=outcome.message,
-                                    parameters=outcome.parameters, record=page_record)
+        page = render.notebook_page(
+            notebook,
+            title=spec.title,
+            status=outcome.status,
+            message=outcome.message,
+            parameters=outcome.parameters,
+            record=page_record,
+        )
     else:
-        page = render.failed_page(title=spec.title, status=outcome.status, message=outcome.message,
-                                  parameters=outcome.parameters, record=page_record)
+        page = render.failed_page(
+            title=spec.title,
+            status=outcome.status,
+            message=outcome.message,
+            parameters=outcome.parameters,
+            record=page_record,
+        )
     (staging / f"{spec.name}.html").write_text(page, encoding="utf-8")
+
 
 def _headline(dataset, period: str, min_cell_size: int):
     """The quarter's national figures against a year earlier. Withheld when built from fewer than
@@ -344,12 +431,13 @@ def _headline(dataset, period: str, min_cell_size: int):
     year_before = inspections / row["inspections_yoy"] if row["inspections_yoy"] else np.nan
     shown = inspections >= min_cell_size
     compared = shown and year_before >= min_cell_size
-    return pd.DataFrame({
-        "metric": HEADLINE_METRICS,
-        "value": [row[m] if shown else np.nan for m in HEADLINE_METRICS],
-        "year_on_year": [row[f"{m}_yoy"] if compared else np.nan for m in HEADLINE_METRICS],
-    })
-
+    return pd.DataFrame(
+        {
+            "metric": HEADLINE_METRICS,
+            "value": [row[m] if shown else np.nan for m in HEADLINE_METRICS],
+            "year_on_year": [row[f"{m}_yoy"] if compared else np.nan for m in HEADLINE_METRICS],
+        }
+    )
 
 
 def _lock_digest() -> str:

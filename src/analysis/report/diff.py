@@ -28,7 +28,7 @@ def _read(report: Path, name: str, columns: list[str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ParameterError(f"{path}: lacks the column(s) {', '.join(missing)}; is it a report's {name}?")
-    for column in columns[len(ESTIMATE_KEY):] if name == "estimates.csv" else columns[1:]:
+    for column in columns[len(ESTIMATE_KEY) :] if name == "estimates.csv" else columns[1:]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 
@@ -38,12 +38,16 @@ def estimate_changes(before: Path, after: Path) -> pd.DataFrame:
     old, new = _read(before, "estimates.csv", ESTIMATE_COLUMNS), _read(after, "estimates.csv", ESTIMATE_COLUMNS)
     merged = old.merge(new, on=ESTIMATE_KEY, how="outer", suffixes=("_before", "_after"), indicator=True)
     merged["change"] = merged["estimate_after"] - merged["estimate_before"]
-    merged["status"] = merged["_merge"].astype("str").map({"left_only": "removed", "right_only": "added", "both": "changed"})
+    merged["status"] = (
+        merged["_merge"].astype("str").map({"left_only": "removed", "right_only": "added", "both": "changed"})
+    )
     # Floating-point noise between runs (1e-12 here and there) is not a change.
     tolerance = 1e-9 * np.maximum(1.0, merged["estimate_before"].abs())
     same = (merged["status"] == "changed") & (merged["change"].abs() <= tolerance)
     merged.loc[same, "status"] = "unchanged"
-    overlap = (merged["ci_low_after"] <= merged["ci_high_before"]) & (merged["ci_low_before"] <= merged["ci_high_after"])
+    overlap = (merged["ci_low_after"] <= merged["ci_high_before"]) & (
+        merged["ci_low_before"] <= merged["ci_high_after"]
+    )
     merged["intervals_overlap"] = overlap.where(merged["status"].isin(["changed", "unchanged"]))
     columns = ESTIMATE_KEY + ["estimate_before", "estimate_after", "change", "intervals_overlap", "status"]
     return merged[columns].sort_values(ESTIMATE_KEY).reset_index(drop=True)

@@ -20,8 +20,17 @@ SIMULATED_BANNER = (
 )
 
 
-def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, estimates: pd.DataFrame, record: dict,
-               page, changes: pd.DataFrame | None = None, previous: str = "") -> str:
+def index_page(
+    *,
+    period: str,
+    results: list[dict],
+    headline: pd.DataFrame,
+    estimates: pd.DataFrame,
+    record: dict,
+    page,
+    changes: pd.DataFrame | None = None,
+    previous: str = "",
+) -> str:
     """The index: key messages, what could not be done, studies, the quarter's figures, estimates, downloads.
 
     `page(title, body, record)` wraps the body in the report's page frame.
@@ -33,14 +42,22 @@ def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, esti
         f"<header class='report'><h1>Work-safety enforcement: quarterly report, {html.escape(period)}</h1>"
         f"<p class='subtitle'>Data from {html.escape(str(span[0]))} to {html.escape(str(span[1]))} &middot; "
         f"built {html.escape(built)}</p></header>"
-        + (f"<p class='banner' role='note'>{html.escape(SIMULATED_BANNER)}</p>" if record.get("seed") is not None else "")
+        + (
+            f"<p class='banner' role='note'>{html.escape(SIMULATED_BANNER)}</p>"
+            if record.get("seed") is not None
+            else ""
+        )
         + "<h2 id='key-messages'>Key messages</h2>"
-        + (("<ul class='key-messages'>" + "".join(f"<li>{html.escape(m)}</li>" for m in messages) + "</ul>")
-           if messages else "<p class='unavailable'>No study produced an estimate for this quarter.</p>")
+        + (
+            ("<ul class='key-messages'>" + "".join(f"<li>{html.escape(m)}</li>" for m in messages) + "</ul>")
+            if messages
+            else "<p class='unavailable'>No study produced an estimate for this quarter.</p>"
+        )
         + _limitations_html(results, record.get("limitations", {}))
         + f"<h2 id='studies'>Studies</h2>{_status_html(results)}"
         + _changes_html(changes, previous)
-        + f"<h2 id='headline'>The quarter in figures</h2>{_headline_html(headline, period, record.get('min_cell_size'))}"
+        + "<h2 id='headline'>The quarter in figures</h2>"
+        + _headline_html(headline, period, record.get("min_cell_size"))
         + f"<h2 id='estimates'>Main estimates</h2>{_estimates_html(estimates)}"
         + _downloads_html()
     )
@@ -53,25 +70,39 @@ def _changes_html(changes: pd.DataFrame | None, previous: str) -> str:
         return ""
     rows = []
     for study in STUDIES:
-        lead = changes[(changes["study"] == study.name) & (changes["estimand"] == study.estimand)
-                       & (changes["method"] == study.method) & changes["status"].isin(["changed", "unchanged"])]
+        lead = changes[
+            (changes["study"] == study.name)
+            & (changes["estimand"] == study.estimand)
+            & (changes["method"] == study.method)
+            & changes["status"].isin(["changed", "unchanged"])
+        ]
         for r in lead.itertuples():
-            verdict = ("unchanged" if r.status == "unchanged" else
-                       "within the uncertainty (the 95% intervals overlap)" if r.intervals_overlap else
-                       "larger than the uncertainty (the 95% intervals do not overlap)")
-            rows.append(f"<tr><th scope='row'>{html.escape(labels.label(study.name))}</th>"
-                        f"<td class='text'>{html.escape(labels.label(r.outcome).capitalize())}</td>"
-                        f"<td>{html.escape(_estimate(study.name, r.outcome, r.estimate_before))}</td>"
-                        f"<td>{html.escape(_estimate(study.name, r.outcome, r.estimate_after))}</td>"
-                        f"<td class='text'>{html.escape(verdict)}</td></tr>")
+            verdict = (
+                "unchanged"
+                if r.status == "unchanged"
+                else "within the uncertainty (the 95% intervals overlap)"
+                if r.intervals_overlap
+                else "larger than the uncertainty (the 95% intervals do not overlap)"
+            )
+            rows.append(
+                f"<tr><th scope='row'>{html.escape(labels.label(study.name))}</th>"
+                f"<td class='text'>{html.escape(labels.label(r.outcome).capitalize())}</td>"
+                f"<td>{html.escape(_estimate(study.name, r.outcome, r.estimate_before))}</td>"
+                f"<td>{html.escape(_estimate(study.name, r.outcome, r.estimate_after))}</td>"
+                f"<td class='text'>{html.escape(verdict)}</td></tr>"
+            )
     if not rows:
-        return (f"<h2 id='changes'>Change since {html.escape(previous)}</h2><p>The report for {html.escape(previous)} "
-                "has none of this report's main estimates to compare with.</p>")
-    return (f"<h2 id='changes'>Change since {html.escape(previous)}</h2><div class='scroll'><table class='report-table'>"
-            f"<caption>Table 0.4. Main estimates in this report against the report for {html.escape(previous)}</caption>"
-            "<thead><tr><th scope='col'>Study</th><th scope='col'>Outcome</th><th scope='col'>Before</th>"
-            "<th scope='col'>Now</th><th scope='col'>The change is</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+        return (
+            f"<h2 id='changes'>Change since {html.escape(previous)}</h2><p>The report for {html.escape(previous)} "
+            "has none of this report's main estimates to compare with.</p>"
+        )
+    return (
+        f"<h2 id='changes'>Change since {html.escape(previous)}</h2><div class='scroll'><table class='report-table'>"
+        f"<caption>Table 0.4. Main estimates in this report against the report for {html.escape(previous)}</caption>"
+        "<thead><tr><th scope='col'>Study</th><th scope='col'>Outcome</th><th scope='col'>Before</th>"
+        "<th scope='col'>Now</th><th scope='col'>The change is</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _status_html(results: list[dict]) -> str:
@@ -80,8 +111,11 @@ def _status_html(results: list[dict]) -> str:
         f"<td>{_status(r['status'])}</td></tr>"
         for r in results
     )
-    return (f"<div class='scroll'><table class='status'><caption>Table 0.1. Pages of this report</caption>"
-            f"<thead><tr><th scope='col'>Page</th><th scope='col'>Status</th></tr></thead><tbody>{rows}</tbody></table></div>")
+    return (
+        f"<div class='scroll'><table class='status'><caption>Table 0.1. Pages of this report</caption>"
+        "<thead><tr><th scope='col'>Page</th><th scope='col'>Status</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )
 
 
 def _status(status: str) -> str:
@@ -95,9 +129,12 @@ def _limitations_html(results: list[dict], limitations: dict[str, list[dict]]) -
     titles = {r["name"]: r["title"] for r in results}
     items = "".join(
         f"<li><a href='{html.escape(name)}.html'>{html.escape(titles.get(name, name))}</a>: "
-        + "; ".join(f"{html.escape(str(e.get('section', '')))} &mdash; {html.escape(str(e.get('reason', '')))}" for e in entries)
+        + "; ".join(
+            f"{html.escape(str(e.get('section', '')))} &mdash; {html.escape(str(e.get('reason', '')))}" for e in entries
+        )
         + "</li>"
-        for name, entries in limitations.items() if entries
+        for name, entries in limitations.items()
+        if entries
     )
     if not items:
         return ""
@@ -107,22 +144,32 @@ def _limitations_html(results: list[dict], limitations: dict[str, list[dict]]) -
 def _headline_html(headline: pd.DataFrame, period: str, min_cell_size) -> str:
     """The quarter's national figures, or a sentence saying why there are none."""
     if headline.empty:
-        return f"<p class='unavailable'>The data has no inspections in {html.escape(period)}, so there are no figures for the quarter.</p>"
+        return (
+            f"<p class='unavailable'>The data has no inspections in {html.escape(period)}, "
+            "so there are no figures for the quarter.</p>"
+        )
     if headline["value"].isna().all():
-        return (f"<p class='unavailable'>The quarter's figures are withheld: they would rest on fewer than "
-                f"{html.escape(str(min_cell_size))} inspections.</p>")
+        return (
+            f"<p class='unavailable'>The quarter's figures are withheld: they would rest on fewer than "
+            f"{html.escape(str(min_cell_size))} inspections.</p>"
+        )
     rows = "".join(
         f"<tr><th scope='row'>{html.escape(labels.label(r.metric).capitalize())}</th>"
         f"<td>{html.escape(labels.level(r.metric, r.value))}</td>"
         f"<td>{html.escape(labels.change(r.metric, r.value, r.year_on_year))}</td></tr>"
         for r in headline.itertuples()
     )
-    note = ("" if headline["year_on_year"].notna().any() else
-            "<p class='reading'>Changes on a year earlier are not available: the data has no inspections (or too few) "
-            "a year earlier.</p>")
-    return (f"<div class='scroll'><table class='report-table'><caption>Table 0.2. {html.escape(period)} against the same "
-            "quarter a year earlier</caption><thead><tr><th scope='col'>Figure</th><th scope='col'>Value</th>"
-            f"<th scope='col'>Change on a year earlier</th></tr></thead><tbody>{rows}</tbody></table></div>{note}")
+    note = (
+        ""
+        if headline["year_on_year"].notna().any()
+        else "<p class='reading'>Changes on a year earlier are not available: the data has no inspections (or too few) "
+        "a year earlier.</p>"
+    )
+    return (
+        f"<div class='scroll'><table class='report-table'><caption>Table 0.2. {html.escape(period)} against the same "
+        "quarter a year earlier</caption><thead><tr><th scope='col'>Figure</th><th scope='col'>Value</th>"
+        f"<th scope='col'>Change on a year earlier</th></tr></thead><tbody>{rows}</tbody></table></div>{note}"
+    )
 
 
 def _estimates_html(estimates: pd.DataFrame) -> str:
@@ -131,8 +178,11 @@ def _estimates_html(estimates: pd.DataFrame) -> str:
         return "<p class='unavailable'>No study recorded estimates in this report.</p>"
     rows = []
     for study in STUDIES:
-        lead = estimates[(estimates["study"] == study.name) & (estimates["estimand"] == study.estimand)
-                         & (estimates["method"] == study.method)]
+        lead = estimates[
+            (estimates["study"] == study.name)
+            & (estimates["estimand"] == study.estimand)
+            & (estimates["method"] == study.method)
+        ]
         for r in lead.itertuples():
             rows.append(
                 f"<tr><th scope='row'>{html.escape(labels.label(study.name))}</th>"

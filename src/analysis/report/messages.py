@@ -8,7 +8,6 @@ from .. import labels
 from ..registry import STUDIES
 
 
-
 def key_messages(estimates: pd.DataFrame, headline: pd.DataFrame, period: str) -> list[str]:
     """Up to one sentence per study (its lead outcome, preferred estimate) and one on the quarter."""
     sentences = [s for s in (_quarter_sentence(headline, period),) if s]
@@ -22,8 +21,11 @@ def key_messages(estimates: pd.DataFrame, headline: pd.DataFrame, period: str) -
 def _lead_row(estimates: pd.DataFrame, study) -> pd.Series | None:
     if estimates.empty:
         return None
-    rows = estimates[(estimates["study"] == study.name) & (estimates["estimand"] == study.estimand)
-                     & (estimates["method"] == study.method)].dropna(subset=["estimate", "ci_low", "ci_high"])
+    rows = estimates[
+        (estimates["study"] == study.name)
+        & (estimates["estimand"] == study.estimand)
+        & (estimates["method"] == study.method)
+    ].dropna(subset=["estimate", "ci_low", "ci_high"])
     if rows.empty:
         return None
     lead = rows[rows["outcome"] == study.lead_outcome]
@@ -31,7 +33,7 @@ def _lead_row(estimates: pd.DataFrame, study) -> pd.Series | None:
 
 
 def _quarter_sentence(headline: pd.DataFrame, period: str) -> str:
-    """"In 2024Q4 there were 1,847 inspections (+7.1% on a year earlier); 25.4% ended in a case ..."."""
+    """ "In 2024Q4 there were 1,847 inspections (+7.1% on a year earlier); 25.4% ended in a case ..."."""
     if headline.empty or headline["value"].isna().all():
         return ""
     figures = headline.set_index("metric")
@@ -43,7 +45,13 @@ def _quarter_sentence(headline: pd.DataFrame, period: str) -> str:
         change = f" ({labels.change(metric, value, ratio)} on a year earlier)" if pd.notna(ratio) else ""
         return template.format(labels.level(metric, value)) + change
 
-    parts = [p for p in (part("inspections", "there were {} inspections"),
-                         part("case_rate", "{} of them ended in a penalty case"),
-                         part("avg_case_value", "the average fine per case was {}")) if p]
+    parts = [
+        p
+        for p in (
+            part("inspections", "there were {} inspections"),
+            part("case_rate", "{} of them ended in a penalty case"),
+            part("avg_case_value", "the average fine per case was {}"),
+        )
+        if p
+    ]
     return f"In {period} " + "; ".join(parts) + "." if parts else ""

@@ -37,10 +37,17 @@ class Worker:
     """One long-lived worker process (analysis.report.worker): imports once, runs jobs one at a time."""
 
     def __init__(self):
-        self.stderr = tempfile.TemporaryFile()  # kernel chatter stays out of the progress log
+        # Kernel chatter stays out of the progress log; the file lives as long as the worker (closed in close()).
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "analysis.report.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, env={**os.environ, **KERNEL_ENV}, start_new_session=True, text=True, bufsize=1,
+            [sys.executable, "-m", "analysis.report.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env={**os.environ, **KERNEL_ENV},
+            start_new_session=True,
+            text=True,
+            bufsize=1,
         )
         if self.process.stdin is None or self.process.stdout is None:  # cannot happen with PIPE; says so to mypy
             raise RuntimeError("the worker process has no pipes")

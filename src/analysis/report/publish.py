@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import BuildError, ParameterError
@@ -58,10 +58,15 @@ def check_output(out: Path, data: Path) -> Path:
 
 
 def _refuse_precious(out: Path, data: Path) -> None:
-    for precious, what in ((Path("/"), "the filesystem root"), (Path.home().resolve(), "your home directory"),
-                           (PROJECT_ROOT.resolve(), "the project repository")):
+    for precious, what in (
+        (Path("/"), "the filesystem root"),
+        (Path.home().resolve(), "your home directory"),
+        (PROJECT_ROOT.resolve(), "the project repository"),
+    ):
         if out == precious or _is_within(precious, out):
-            raise OutputRefused(f"--out {out}: is {what} or contains it; give a folder of its own, such as reports/2024Q4")
+            raise OutputRefused(
+                f"--out {out}: is {what} or contains it; give a folder of its own, such as reports/2024Q4"
+            )
     data = Path(data).resolve()
     if out == data or _is_within(out, data) or _is_within(data, out):
         raise OutputRefused(f"--out {out}: overlaps the dataset {data}; write the report somewhere else")
@@ -94,7 +99,7 @@ def is_ours(folder: Path) -> bool:
 
 
 def mark(folder: Path, **facts) -> None:
-    stamp = {"written_by": "analysis report", "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **facts}
+    stamp = {"written_by": "analysis report", "at": datetime.now(UTC).isoformat(timespec="seconds"), **facts}
     (folder / MARKER).write_text(json.dumps(stamp, sort_keys=True) + "\n", encoding="utf-8")
 
 

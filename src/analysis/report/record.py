@@ -12,8 +12,20 @@ from pathlib import Path
 from ..paths import PROJECT_ROOT
 
 # The packages whose code computes or renders a report's results (the run record lists their versions).
-PACKAGES = ("numpy", "pandas", "pyarrow", "duckdb", "scipy", "statsmodels", "pyfixest", "moderndid", "wildboottest",
-            "matplotlib", "papermill", "nbconvert")
+PACKAGES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "scipy",
+    "statsmodels",
+    "pyfixest",
+    "moderndid",
+    "wildboottest",
+    "matplotlib",
+    "papermill",
+    "nbconvert",
+)
 TABLE_SUFFIXES = (".csv", ".parquet", ".duckdb", ".db")
 TRUTH_FILE = "truth.json"  # the simulated world's planted truth: notebooks read it too
 
@@ -28,8 +40,12 @@ def file_digest(path: Path) -> str:
 
 def data_fingerprint(path: Path) -> dict:
     """SHA-256 of every file a report reads from the dataset (tables and truth.json), and one over all."""
-    files = [path] if path.is_file() else sorted(
-        p for p in path.iterdir() if p.is_file() and (p.suffix.lower() in TABLE_SUFFIXES or p.name == TRUTH_FILE)
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(
+            p for p in path.iterdir() if p.is_file() and (p.suffix.lower() in TABLE_SUFFIXES or p.name == TRUTH_FILE)
+        )
     )
     digests = {p.name: file_digest(p) for p in files}
     combined = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
@@ -64,7 +80,10 @@ def git_commit() -> dict:
         result = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True)
         return result.stdout.strip() if result.returncode == 0 else ""
 
-    return {"commit": git("rev-parse", "HEAD") or "unknown", "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    return {
+        "commit": git("rev-parse", "HEAD") or "unknown",
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
 
 
 def data_seed(path: Path) -> int | None:

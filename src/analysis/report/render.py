@@ -97,7 +97,9 @@ def _run_record(record: dict) -> str:
     return f"<details class='run-record'><summary>Run record</summary><pre>{html.escape(text)}</pre></details>"
 
 
-def notebook_page(notebook: nbformat.NotebookNode, *, title: str, status: str, message: str, parameters: dict, record: dict) -> str:
+def notebook_page(
+    notebook: nbformat.NotebookNode, *, title: str, status: str, message: str, parameters: dict, record: dict
+) -> str:
     """One executed notebook as a reviewer page: header, contents, outputs; code behind a button."""
     exporter = HTMLExporter(template_name="basic")
     exporter.exclude_input_prompt = True
@@ -106,7 +108,11 @@ def notebook_page(notebook: nbformat.NotebookNode, *, title: str, status: str, m
     header = (
         "<header class='report'><button class='toggle-code' onclick='toggleCode()'>Show code</button>"
         "<p><a href='index.html'>&larr; Report index</a> &middot; <a href='methods.html'>Methods and glossary</a></p>"
-        + ("" if status == "ok" else f"<p>Status: {_status_badge(status)}{' &mdash; ' + html.escape(message) if message else ''}</p>")
+        + (
+            ""
+            if status == "ok"
+            else f"<p>Status: {_status_badge(status)}{' &mdash; ' + html.escape(message) if message else ''}</p>"
+        )
         + f"{_parameter_list(parameters, record)}</header>"
     )
     return _page(title, header + _table_of_contents(body) + body, record, HtmlFormatter().get_style_defs(".highlight"))
@@ -120,7 +126,11 @@ def without_stderr(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     clean = copy.deepcopy(notebook)
     for cell in clean.cells:
         if cell.get("cell_type") == "code":
-            cell["outputs"] = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell["outputs"] = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
     return clean
 
 
@@ -134,13 +144,29 @@ def failed_page(*, title: str, status: str, message: str, parameters: dict, reco
     return _page(title, body, record)
 
 
-def index_page(*, period: str, results: list[dict], headline: pd.DataFrame, estimates: pd.DataFrame, record: dict,
-               changes: pd.DataFrame | None = None, previous: str = "") -> str:
+def index_page(
+    *,
+    period: str,
+    results: list[dict],
+    headline: pd.DataFrame,
+    estimates: pd.DataFrame,
+    record: dict,
+    changes: pd.DataFrame | None = None,
+    previous: str = "",
+) -> str:
     """The report's front page (see analysis.report.index)."""
     from .index import index_page as front_page
 
-    return front_page(period=period, results=results, headline=headline, estimates=estimates, record=record, page=_page,
-                      changes=changes, previous=previous)
+    return front_page(
+        period=period,
+        results=results,
+        headline=headline,
+        estimates=estimates,
+        record=record,
+        page=_page,
+        changes=changes,
+        previous=previous,
+    )
 
 
 def methods_page() -> str:
@@ -154,22 +180,32 @@ def _status_badge(status: str) -> str:
     return f"<span class='{css}'>{html.escape(status)}</span>"
 
 
-PARAMETER_WORDS = {"period": "Report quarter", "min_cell_size": "Smallest group shown (inspections)",
-                   "notice_period": "Half-year the notice compared"}
+PARAMETER_WORDS = {
+    "period": "Report quarter",
+    "min_cell_size": "Smallest group shown (inspections)",
+    "notice_period": "Half-year the notice compared",
+}
 
 
 def _parameter_list(parameters: dict, record: dict) -> str:
     """The page's settings as a short list; the dataset by name and fingerprint, never by its path."""
     data = record.get("data", {})
-    items = [f"<li>Dataset: {html.escape(str(data.get('name', '')))} "
-             f"(fingerprint <code>{html.escape(str(data.get('sha256', ''))[:12])}</code>)</li>"]
+    items = [
+        f"<li>Dataset: {html.escape(str(data.get('name', '')))} "
+        f"(fingerprint <code>{html.escape(str(data.get('sha256', ''))[:12])}</code>)</li>"
+    ]
     for name, value in parameters.items():
         if name == "data_dir":
             continue
         shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-        items.append(f"<li>{html.escape(PARAMETER_WORDS.get(name, name.replace('_', ' ').capitalize()))}: "
-                     f"{html.escape(shown)}</li>")
-    return f"<details class='settings'><summary>Settings of this page</summary><ul class='parameters'>{''.join(items)}</ul></details>"
+        items.append(
+            f"<li>{html.escape(PARAMETER_WORDS.get(name, name.replace('_', ' ').capitalize()))}: "
+            f"{html.escape(shown)}</li>"
+        )
+    return (
+        "<details class='settings'><summary>Settings of this page</summary>"
+        f"<ul class='parameters'>{''.join(items)}</ul></details>"
+    )
 
 
 def _table_of_contents(body: str) -> str:

@@ -17,12 +17,16 @@ from .outcome import BuildResult, NotebookResult
 from .worker_status import OK
 
 
-def report_key(*, period: str, data_sha: str, notebooks: dict[str, dict], notebooks_dir: Path, environment: dict) -> str:
+def report_key(
+    *, period: str, data_sha: str, notebooks: dict[str, dict], notebooks_dir: Path, environment: dict
+) -> str:
     material = {
         "period": period,
         "data": data_sha,
-        "notebooks": {name: {"file": record.file_digest(notebooks_dir / f"{name}.ipynb"), "parameters": params}
-                      for name, params in sorted(notebooks.items())},
+        "notebooks": {
+            name: {"file": record.file_digest(notebooks_dir / f"{name}.ipynb"), "parameters": params}
+            for name, params in sorted(notebooks.items())
+        },
         "source": record.source_digest(),
         "environment": environment,
     }

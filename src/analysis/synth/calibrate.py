@@ -66,14 +66,20 @@ def calibrate(units: o.Units, latent: o.Latent, fx: p.Effects, reference: dict[s
     minor = ~has_major
     minor_logits = np.where(has_hazard, with_hazard, base)[minor]
     shift_all = shift_for_count(latent.u_case[minor], minor_logits, all_cases - major_cases)
-    case = latent.u_case < expit(np.where(has_major, with_major + shift_major, np.where(has_hazard, with_hazard, base) + shift_all))
+    case = latent.u_case < expit(
+        np.where(has_major, with_major + shift_major, np.where(has_hazard, with_hazard, base) + shift_all)
+    )
 
     # 3. Key-matter cases and 4. double-penalty cases, among these cases.
     key_logits = fx.key_intercept + fx.key_per_risk * (units.risk - 2.5) + o.INDUSTRY_KEY[units.industry]
-    key_shift = shift_for_count(latent.u_key[case], key_logits[case], round(targets["key_matter_cases"] * reference["key_matter_cases"]))
+    key_shift = shift_for_count(
+        latent.u_key[case], key_logits[case], round(targets["key_matter_cases"] * reference["key_matter_cases"])
+    )
     double_logits = fx.double_intercept + fx.double_major * has_major
     double_shift = shift_for_count(
-        latent.u_double[case], double_logits[case], round(targets["double_penalty_cases"] * reference["double_penalty_cases"])
+        latent.u_double[case],
+        double_logits[case],
+        round(targets["double_penalty_cases"] * reference["double_penalty_cases"]),
     )
 
     # 5. Average case value scales exactly with exp(penalty_log).

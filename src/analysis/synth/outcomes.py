@@ -75,7 +75,12 @@ def hazard_mean(units: Units, surprise, fx: p.Effects) -> np.ndarray:
 
 
 def major_share(units: Units, surprise, fx: p.Effects) -> np.ndarray:
-    return expit(fx.major_intercept + fx.major_per_risk * (units.risk - 1) + INDUSTRY_MAJOR[units.industry] + fx.surprise_major_logit * surprise)
+    return expit(
+        fx.major_intercept
+        + fx.major_per_risk * (units.risk - 1)
+        + INDUSTRY_MAJOR[units.industry]
+        + fx.surprise_major_logit * surprise
+    )
 
 
 def cross_region_case_shift(units: Units, outside_team, fx: p.Effects) -> np.ndarray:
@@ -113,7 +118,9 @@ def _penalty_scale(units, surprise, fx, shifts: p.CampaignShifts):
     )
 
 
-def expected(units: Units, fx: p.Effects, shifts: p.CampaignShifts, *, surprise, cross: str = "realized") -> dict[str, np.ndarray]:
+def expected(
+    units: Units, fx: p.Effects, shifts: p.CampaignShifts, *, surprise, cross: str = "realized"
+) -> dict[str, np.ndarray]:
     """Expected outcomes of each inspection under a given treatment state.
 
     `surprise` is an array (or 0/1) of the surprise state; `cross` is "realized"
@@ -145,7 +152,9 @@ def _expected_given_team(units, fx, shifts, surprise, outside_team):
     p_no_major = np.exp(-mu * share)
     p_minor_only = p_no_major - p_no_hazard
     p_major = 1 - p_no_major
-    base, with_hazard, with_major = _case_logits(units, surprise, cross_region_case_shift(units, outside_team, fx), fx, shifts)
+    base, with_hazard, with_major = _case_logits(
+        units, surprise, cross_region_case_shift(units, outside_team, fx), fx, shifts
+    )
     case_none, case_minor, case_major = expit(base), expit(with_hazard), expit(with_major)
     case_and_major = p_major * case_major
     penalty = _penalty_scale(units, surprise, fx, shifts) * (
@@ -179,15 +188,23 @@ def realize(units: Units, latent: Latent, fx: p.Effects, shifts: p.CampaignShift
     s = units.surprise
     has_hazard = (latent.major + latent.other) > 0
     has_major = latent.major > 0
-    base, with_hazard, with_major = _case_logits(units, s, cross_region_case_shift(units, units.outside_team, fx), fx, shifts)
+    base, with_hazard, with_major = _case_logits(
+        units, s, cross_region_case_shift(units, units.outside_team, fx), fx, shifts
+    )
     case_logit = np.where(has_major, with_major, np.where(has_hazard, with_hazard, base))
     case = latent.u_case < expit(case_logit)
     scale = _penalty_scale(units, s, fx, shifts) * np.exp(fx.penalty_major * has_major)
     penalty = np.where(case, np.round(scale * latent.gamma), 0.0)
     key = latent.u_key < expit(
-        fx.key_intercept + fx.key_per_risk * (units.risk - 2.5) + INDUSTRY_KEY[units.industry] + shifts.key_logit * units.campaign
+        fx.key_intercept
+        + fx.key_per_risk * (units.risk - 2.5)
+        + INDUSTRY_KEY[units.industry]
+        + shifts.key_logit * units.campaign
     )
-    double = case & (latent.u_double < expit(fx.double_intercept + fx.double_major * has_major + shifts.double_logit * units.campaign))
+    double = case & (
+        latent.u_double
+        < expit(fx.double_intercept + fx.double_major * has_major + shifts.double_logit * units.campaign)
+    )
     return {
         "hazards_found": latent.major + latent.other,
         "major_hazards": latent.major,

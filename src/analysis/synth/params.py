@@ -47,7 +47,16 @@ ADOPTION: dict[str, dict[str, str]] = {
     "technical_inspectors": {"Beijing": "2021Q1", "Sichuan": "2022Q1"},
 }
 
-INDUSTRIES = ("mining", "hazardous_chemicals", "fireworks", "metallurgy", "construction", "manufacturing", "trade", "other")
+INDUSTRIES = (
+    "mining",
+    "hazardous_chemicals",
+    "fireworks",
+    "metallurgy",
+    "construction",
+    "manufacturing",
+    "trade",
+    "other",
+)
 INDUSTRY_SHARE = (0.06, 0.08, 0.03, 0.07, 0.18, 0.30, 0.18, 0.10)
 # industry effects on (hazard rate log, major-hazard logit, case logit, penalty log, key-matter logit)
 INDUSTRY_HAZARD = (0.45, 0.40, 0.35, 0.30, 0.20, 0.0, -0.30, -0.20)

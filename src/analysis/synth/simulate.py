@@ -10,9 +10,9 @@ import json
 import math
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -76,8 +76,10 @@ def _check_target(out: Path) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ParameterError(f"{out}: exists and is not a folder; the simulated world needs a folder of its own")
     if out.is_dir() and any(out.iterdir()) and not (out / DATASET_MARKER).exists():
-        raise ParameterError(f"{out}: holds files that were not written by `analysis synth`; they are left alone. "
-                             "Give a new or empty folder.")
+        raise ParameterError(
+            f"{out}: holds files that were not written by `analysis synth`; they are left alone. "
+            "Give a new or empty folder."
+        )
 
 
 def _move_into_place(staging: Path, out: Path) -> None:
@@ -140,7 +142,12 @@ class _Generator:
         self._expected_inspections = self._inspection_rates(self.static_rng)
 
     def static_tables(self) -> dict[str, pd.DataFrame]:
-        return {"regions": self.regions, "staffing": self.staffing, "programs": self.programs, "accidents": self.accidents}
+        return {
+            "regions": self.regions,
+            "staffing": self.staffing,
+            "programs": self.programs,
+            "accidents": self.accidents,
+        }
 
     def _inspection_rates(self, rng) -> pd.Series:
         """Expected inspections per county-quarter: region and quarter effects times officers^elasticity."""
@@ -160,7 +167,7 @@ class _Generator:
     def inspection_chunks(self) -> Iterator[pd.DataFrame]:
         quarters = self.world.quarters.astype(str)
         halves = [tuple(quarters[i : i + 2]) for i in range(0, len(quarters), 2)]
-        for half, seed in zip(halves, self.chunk_seeds.spawn(len(halves))):
+        for half, seed in zip(halves, self.chunk_seeds.spawn(len(halves)), strict=False):
             yield self._half_year(half, np.random.default_rng(seed))
 
     def _half_year(self, half: tuple[str, str], rng: np.random.Generator) -> pd.DataFrame:
@@ -170,7 +177,9 @@ class _Generator:
         jiangsu = (frame["province"] == "Jiangsu").to_numpy()
         if half == CALIBRATION_HALF:
             campaign_rows = jiangsu & units.campaign
-            self.shifts = calibrate(_subset(units, campaign_rows), _subset(latent, campaign_rows), self.fx, self._reference)
+            self.shifts = calibrate(
+                _subset(units, campaign_rows), _subset(latent, campaign_rows), self.fx, self._reference
+            )
         realized = o.realize(units, latent, self.fx, self.shifts)
         if half == REFERENCE_HALF:
             self._reference = jiangsu_figures({k: v[jiangsu] for k, v in realized.items()})
@@ -225,6 +234,7 @@ class _Generator:
         frame["event_time"] = np.where(adopted, event_time, np.nan)
         return units
 
+
 NEVER = np.iinfo(np.int64).max
 
 
@@ -260,7 +270,9 @@ def _team_home(frame: pd.DataFrame, counties: pd.DataFrame, outside: np.ndarray,
     return home
 
 
-def _inspection_table(frame: pd.DataFrame, units: o.Units, realized: dict, first_number: int, counties, rng) -> pd.DataFrame:
+def _inspection_table(
+    frame: pd.DataFrame, units: o.Units, realized: dict, first_number: int, counties, rng
+) -> pd.DataFrame:
     quarters = pd.PeriodIndex(frame["period"].cat.categories, freq="Q-DEC")
     code = frame["period"].cat.codes.to_numpy()
     start = quarters.start_time.to_numpy().astype("datetime64[D]")

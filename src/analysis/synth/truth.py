@@ -56,7 +56,11 @@ class TruthAccumulator:
                 "event_time": sub.event_time,
                 "n": 1.0,
                 "p_major": control["major_hazard_found"],
-                **{f"{k}_{arm}": e[k] for arm, e in (("1", treated), ("0", control)) for k in ("case_filed", "case_and_major", "penalty_amount")},
+                **{
+                    f"{k}_{arm}": e[k]
+                    for arm, e in (("1", treated), ("0", control))
+                    for k in ("case_filed", "case_and_major", "penalty_amount")
+                },
             }
         )
         self.cells.append(parts.groupby(["region_id", "period", "event_time"], as_index=False).sum())
@@ -79,7 +83,8 @@ class TruthAccumulator:
             {
                 "event_time": cells["event_time"],
                 "case_rate": (cells["case_filed_1"] - cells["case_filed_0"]) / cells["n"],
-                "avg_case_value": cells["penalty_amount_1"] / cells["case_filed_1"] - cells["penalty_amount_0"] / cells["case_filed_0"],
+                "avg_case_value": cells["penalty_amount_1"] / cells["case_filed_1"]
+                - cells["penalty_amount_0"] / cells["case_filed_0"],
                 "major_hazard_filing_rate": (cells["case_and_major_1"] - cells["case_and_major_0"]) / cells["p_major"],
             }
         )

@@ -15,12 +15,20 @@ def make_regions(rng: np.random.Generator) -> pd.DataFrame:
         rows.append(dict(region_id=code, name=province, province=province, level="province", parent_id=None))
         for k in range(1, n_counties + 1):
             rows.append(
-                dict(region_id=f"{code}-{k:02d}", name=f"{province} county {k:02d}", province=province, level="county", parent_id=code)
+                dict(
+                    region_id=f"{code}-{k:02d}",
+                    name=f"{province} county {k:02d}",
+                    province=province,
+                    level="county",
+                    parent_id=code,
+                )
             )
     regions = pd.DataFrame(rows)
     county = regions["level"] == "county"
     regions["enterprises"] = pd.array(np.where(county, rng.integers(300, 900, len(regions)), pd.NA), dtype="Int64")
-    regions["population"] = pd.array(np.where(county, rng.integers(200_000, 1_500_000, len(regions)), pd.NA), dtype="Int64")
+    regions["population"] = pd.array(
+        np.where(county, rng.integers(200_000, 1_500_000, len(regions)), pd.NA), dtype="Int64"
+    )
     province_totals = regions[county].groupby("province")[["enterprises", "population"]].sum()
     for column in ("enterprises", "population"):
         regions.loc[~county, column] = regions.loc[~county, "province"].map(province_totals[column]).to_numpy()
@@ -76,7 +84,9 @@ def make_staffing(rng: np.random.Generator, regions: pd.DataFrame, quarters: pd.
     for i in range(len(county)):
         for _ in range(rng.integers(0, 3)):
             step_at = rng.integers(1, n_q)
-            log_path[i, step_at:] += rng.choice([np.log(rng.uniform(1.08, 1.40)), np.log(rng.uniform(0.85, 0.95))], p=[0.75, 0.25])
+            log_path[i, step_at:] += rng.choice(
+                [np.log(rng.uniform(1.08, 1.40)), np.log(rng.uniform(0.85, 0.95))], p=[0.75, 0.25]
+            )
         log_path[i] += np.cumsum(rng.normal(0, 0.01, n_q))
     officers = np.rint(base[:, None] * np.exp(log_path)).astype(int)
 
@@ -84,7 +94,9 @@ def make_staffing(rng: np.random.Generator, regions: pd.DataFrame, quarters: pd.
     expansion = quarters >= pd.Period(p.HUNAN_EXPANSION_QUARTER, freq="Q-DEC")
     weights = base[hunan]
     officers[np.ix_(hunan, ~expansion)] = _allocate(p.HUNAN_OFFICERS_BEFORE, weights)[:, None]
-    officers[np.ix_(hunan, expansion)] = _allocate(p.HUNAN_OFFICERS_AFTER, weights * rng.uniform(0.9, 1.1, hunan.sum()))[:, None]
+    officers[np.ix_(hunan, expansion)] = _allocate(
+        p.HUNAN_OFFICERS_AFTER, weights * rng.uniform(0.9, 1.1, hunan.sum())
+    )[:, None]
 
     frame = pd.DataFrame(
         {
@@ -147,4 +159,4 @@ def make_accidents(rng, regions: pd.DataFrame, quarters: pd.PeriodIndex) -> pd.D
 def program_start(programs: pd.DataFrame, program: str) -> dict[str, pd.Period]:
     """Adoption quarter by region_id for one programme."""
     rows = programs[programs["program"] == program]
-    return {r: pd.Period(q, freq="Q-DEC") for r, q in zip(rows["region_id"], rows["start_period"])}
+    return {r: pd.Period(q, freq="Q-DEC") for r, q in zip(rows["region_id"], rows["start_period"], strict=False)}
