@@ -116,6 +116,25 @@ def _parser() -> argparse.ArgumentParser:
                         help="keep at most this much of executed notebooks for reuse (default 2048, least recently used go first)")
     report.set_defaults(run=_report)
 
+    scorecard = commands.add_parser("scorecard", help="the enforcement efficiency index and the quarter's warnings")
+    scorecard.add_argument("data", type=Path, help="dataset directory or .duckdb file")
+    scorecard.add_argument("--period", required=True, help="quarter, e.g. 2024Q4")
+    scorecard.add_argument("--weights", default="entropy", help="entropy, critic, pca, equal or expert (the tree's)")
+    scorecard.add_argument("--normalisation", default=None,
+                           help="minmax (0 worst to 1 best of the peer group) or zscore (default: the tree's, minmax)")
+    scorecard.add_argument("--peer-group", default=None,
+                           help="regions ranked together: level, province or all (default: the tree's, level)")
+    scorecard.add_argument("--threshold", type=float, default=80.0, help="warn a score under this (0-100, default 80)")
+    scorecard.add_argument("--bottom-n", type=int, default=3,
+                           help="warn the n lowest of each peer group (default 3; 0: none)")
+    scorecard.add_argument("--tree", type=Path, metavar="FILE.toml", help="indicator tree (default: the bundled one)")
+    scorecard.add_argument("--min-cell-size", type=_positive_int, default=5, metavar="K",
+                           help="leave out regions and withhold values built from fewer than K inspections (default 5)")
+    scorecard.add_argument("--format", choices=("table", "csv"), default="table")
+    scorecard.add_argument("--weights-out", type=Path, metavar="FILE",
+                           help="write the weights used (indicator,weight) here")
+    scorecard.set_defaults(run=_scorecard)
+
     diff = commands.add_parser("diff", help="what changed between two built reports")
     diff.add_argument("before", type=Path, help="e.g. reports/2023Q3")
     diff.add_argument("after", type=Path, help="e.g. reports/2023Q4")
@@ -194,6 +213,54 @@ def _report(args) -> int:
                    allow_failures=args.allow_failures, min_cell_size=args.min_cell_size,
                    cache_limit_bytes=args.cache_limit_mb * 1024**2, previous=args.previous)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _scorecard(args) -> int:
+    from . import scorecard
+    from .csvout import write_csv
+    from .data import load
+    from .limits import Unavailable
+
+    if args.weights_out is not None and args.weights_out.is_dir():
+        raise ParameterError(f"--weights-out {args.weights_out}: is a folder; give a file name such as weights.csv")
+    tree = scorecard.load_tree(args.tree)
+    settings = scorecard.Settings(args.period, args.weights, args.normalisation or tree.normalisation,
+                                  args.peer_group or tree.peer_group, args.threshold, args.bottom_n, args.min_cell_size)
+    scorecard.check(settings)  # bad settings stop before the data is read
+    if args.weights == "expert" and not tree.has_expert_weights:
+        raise ParameterError("--weights expert: the indicator tree gives no expert weights")
+    dataset = load(args.data)
+    scorecard.check_period(dataset, args.period)
+    try:
+        card = scorecard.build(dataset, args.period, tree=tree, weights=args.weights, normalisation=args.normalisation,
+                               peer_group=args.peer_group, threshold=args.threshold, bottom_n=args.bottom_n,
+                               min_cell_size=args.min_cell_size)
+    except Unavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.weights_out:
+        args.weights_out.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(scorecard.weights_frame(card), args.weights_out)
+    table = scorecard.csv_frame(card)
+    notes = sys.stderr if args.format == "csv" else sys.stdout  # a CSV on stdout stays a CSV
+    try:
+        if args.format == "csv":
+            write_csv(table, sys.stdout)
+        else:
+            shown = table.round({**{leaf: 3 for leaf in card.weights.index}, "score": 2})
+            widths = {c: int(shown[c].str.len().max()) for c in ("warning", "reason")}
+            left = {c: f"{{:<{width}}}".format for c, width in widths.items()}  # text reads left to right
+            print(shown.to_string(index=False, formatters=left, justify="left"))
+        for note in card.notes:
+            print(f"note: {note}", file=notes)
+        if args.weights_out:
+            print(f"weights ({args.weights}) written to {args.weights_out}", file=notes)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
 
 
 def _diff(args) -> int:

@@ -34,27 +34,66 @@ def record(estimates: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def merge(directory: Path) -> pd.DataFrame:
     """All recorded estimates of a build, in the contract's columns."""
-    files = sorted(Path(directory).rglob("*.csv")) if Path(directory).exists() else []
-    frames = [pd.read_csv(f) for f in files]
+    frames = [frame for _, frame in _csv_files(directory) if is_estimates(frame)]
     if not frames:
         return pd.DataFrame(columns=list(ESTIMATE_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(ESTIMATE_COLUMNS)]
+
+
+def is_estimates(frame: pd.DataFrame) -> bool:
+    """Whether a CSV a notebook wrote is estimates (the contract's columns) rather than a download."""
+    return set(ESTIMATE_COLUMNS) <= set(frame.columns)
+
+
+def downloads(directory: Path) -> list[Path]:
+    """CSV files the notebooks wrote that are not estimates (for example scorecard.csv): published as they are."""
+    return [path for path, frame in _csv_files(directory) if not is_estimates(frame)]
+
+
+def _csv_files(directory: Path) -> list[tuple[Path, pd.DataFrame]]:
+    files = sorted(Path(directory).rglob("*.csv")) if Path(directory).exists() else []
+    return [(f, pd.read_csv(f)) for f in files]
 
 
 def planted_truth(data_path: Path, study: str, estimand: str | None = "ATE") -> dict | None:
     """True values when the data is a simulated world (truth.json beside it), else None.
 
     Keyed by outcome for one `estimand`; by (outcome, estimand) when `estimand` is None.
+    truth.json is read only when it has the layout the suite writes (synth.simulate: an
+    object whose "estimands" list holds {study, outcome, estimand, value}); another
+    project's truth.json, or a file that is not JSON, is ignored, as the data contract says
+    of files that are not tables.
     """
-    import json
-
-    truth_file = Path(data_path) / "truth.json"
-    if not truth_file.exists():
+    rows = truth_rows(data_path)
+    if rows is None:
         return None
-    rows = [r for r in json.loads(truth_file.read_text())["estimands"] if r["study"] == study]
+    rows = [r for r in rows if r["study"] == study]
     if estimand is None:
         return {(r["outcome"], r["estimand"]): r["value"] for r in rows}
     return {r["outcome"]: r["value"] for r in rows if r["estimand"] == estimand}
+
+
+def truth_rows(data_path: Path) -> list[dict] | None:
+    """The estimands of the suite's own truth.json in `data_path`, or None (no such file, or not ours)."""
+    import json
+
+    truth_file = Path(data_path) / "truth.json"
+    if not truth_file.is_file():
+        return None
+    try:
+        truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    rows = truth.get("estimands") if isinstance(truth, dict) else None
+    if not isinstance(rows, list) or not rows or not all(_truth_row(r) for r in rows):
+        return None
+    return rows
+
+
+def _truth_row(row) -> bool:
+    value = row.get("value") if isinstance(row, dict) else None
+    return (isinstance(row, dict) and all(isinstance(row.get(k), str) for k in ("study", "outcome", "estimand"))
+            and isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 # The estimate each study leads with (the others stay in estimates.csv).

@@ -175,6 +175,8 @@ class _Build:
             self.record["limitations"] = _notebook_records(staging / "results", "limitations.json")
             estimates = results.merge(staging / "results")
             csvout.write_csv(estimates, staging / "estimates.csv")
+            for download in results.downloads(staging / "results"):  # e.g. scorecard.csv, beside estimates.csv
+                shutil.copy2(download, staging / download.name)
             headline = _headline(dataset, self.period, self.record["min_cell_size"])
             csvout.write_csv(headline, staging / "headline.csv")
             self._write_index(staging, headline, estimates)

@@ -59,7 +59,7 @@ def source_digest(package: Path = PACKAGE_DIR) -> str:
     """Digest of the package's own source files (any change invalidates the cache)."""
     digest = hashlib.sha256()
     for file in sorted(package.rglob("*")):
-        if file.is_file() and file.suffix in (".py", ".csv"):
+        if file.is_file() and file.suffix in (".py", ".csv", ".toml"):
             digest.update(str(file.relative_to(package)).encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()

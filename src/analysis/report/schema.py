@@ -51,6 +51,8 @@ class NotebookSpec:
             if param.name not in given:
                 continue
             value = given[param.name]
+            if param.type is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)  # 75 where 75.0 is meant
             if not isinstance(value, param.type) or (param.type is int and isinstance(value, bool)):
                 problems.append(f"{param.name}: expected {param.type.__name__}, got {type(value).__name__} {value!r}")
                 continue
@@ -135,8 +137,8 @@ NOTEBOOKS += (
          Param("threshold", float, 80.0, "warn every region scoring under this (0-100)", _score),
          Param("bottom_n", int, 3, "warn the n lowest of each peer group (0: no bottom rule)", _at_least_zero),
          Param("draws", int, 500, "perturbed weightings in the rank-stability check", _at_least_one),
-         Param("tree", dict, {}, "indicator tree, normalisation and peer groups as TOML tables laid over the bundled "
-               "resources/indicator_tree.toml; empty: the bundled tree", _indicator_tree),
+         Param("tree", dict, {}, "TOML tables laid over the bundled indicator tree (indicators, weights, normalisation, "
+               "peer groups)", _indicator_tree),
          MIN_CELL_SIZE),
         timeout_seconds=300,
     ),
