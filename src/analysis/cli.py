@@ -83,7 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="write a simulated dataset with its planted truth")
     synth.add_argument("--out", type=Path, required=True, help="directory to write")
     synth.add_argument("--seed", type=_seed, default=None, help="random seed (default: the calibrated seed)")
-    synth.add_argument("--scale", type=_scale, default=1.0, help=f"multiply the number of inspections (0 < S <= {MAX_SCALE:g})")
+    synth.add_argument(
+        "--scale", type=_scale, default=1.0, help=f"multiply the number of inspections (0 < S <= {MAX_SCALE:g})"
+    )
     synth.set_defaults(run=_synth)
 
     metrics = commands.add_parser("metrics", help="the notice's metrics by group and period")
@@ -97,42 +99,85 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="build the quarterly report")
     report.add_argument("--data", default="", help="dataset directory or .duckdb file (default: the simulated world)")
     report.add_argument("--period", required=True, help="report quarter, e.g. 2024Q4")
-    report.add_argument("--out", type=Path, default=None,
-                        help="report folder (default: reports/PERIOD); only a new, empty or earlier report folder is replaced")
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="report folder (default: reports/PERIOD); only a new, empty or earlier report folder is replaced",
+    )
     report.add_argument("--jobs", type=_positive_int, default=None, help="notebooks run at once (default: cores)")
     report.add_argument("--only", nargs="+", metavar="NAME", help="build only these notebooks")
     report.add_argument("--force", action="store_true", help="re-run notebooks even when cached")
-    report.add_argument("--param", action="append", default=[], metavar="[NOTEBOOK.]NAME=VALUE",
-                        help="set a notebook parameter (VALUE read as JSON, else as text); repeatable")
-    report.add_argument("--config", type=Path, metavar="FILE.toml",
-                        help="parameters from a TOML file: top-level keys for every notebook, [NOTEBOOK] tables for one")
-    report.add_argument("--allow-failures", action="store_true",
-                        help="publish even when notebooks fail (otherwise the build is kept beside the last good report)")
-    report.add_argument("--min-cell-size", type=_positive_int, default=5, metavar="K",
-                        help="withhold figures built from fewer than K inspections (default 5)")
-    report.add_argument("--previous", type=Path, metavar="DIR",
-                        help="a built report to compare with (default: the previous quarter's report beside --out)")
-    report.add_argument("--cache-limit-mb", type=_positive_int, default=2048, metavar="MB",
-                        help="keep at most this much of executed notebooks for reuse (default 2048, least recently used go first)")
+    report.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="[NOTEBOOK.]NAME=VALUE",
+        help="set a notebook parameter (VALUE read as JSON, else as text); repeatable",
+    )
+    report.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE.toml",
+        help="parameters from a TOML file: top-level keys for every notebook, [NOTEBOOK] tables for one",
+    )
+    report.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="publish even when notebooks fail (otherwise the build is kept beside the last good report)",
+    )
+    report.add_argument(
+        "--min-cell-size",
+        type=_positive_int,
+        default=5,
+        metavar="K",
+        help="withhold figures built from fewer than K inspections (default 5)",
+    )
+    report.add_argument(
+        "--previous",
+        type=Path,
+        metavar="DIR",
+        help="a built report to compare with (default: the previous quarter's report beside --out)",
+    )
+    report.add_argument(
+        "--cache-limit-mb",
+        type=_positive_int,
+        default=2048,
+        metavar="MB",
+        help="keep at most this much of executed notebooks for reuse (default 2048, least recently used go first)",
+    )
     report.set_defaults(run=_report)
 
     scorecard = commands.add_parser("scorecard", help="the enforcement efficiency index and the quarter's warnings")
     scorecard.add_argument("data", type=Path, help="dataset directory or .duckdb file")
     scorecard.add_argument("--period", required=True, help="quarter, e.g. 2024Q4")
     scorecard.add_argument("--weights", default="entropy", help="entropy, critic, pca, equal or expert (the tree's)")
-    scorecard.add_argument("--normalisation", default=None,
-                           help="minmax (0 worst to 1 best of the peer group) or zscore (default: the tree's, minmax)")
-    scorecard.add_argument("--peer-group", default=None,
-                           help="regions ranked together: level, province or all (default: the tree's, level)")
+    scorecard.add_argument(
+        "--normalisation",
+        default=None,
+        help="minmax (0 worst to 1 best of the peer group) or zscore (default: the tree's, minmax)",
+    )
+    scorecard.add_argument(
+        "--peer-group",
+        default=None,
+        help="regions ranked together: level, province or all (default: the tree's, level)",
+    )
     scorecard.add_argument("--threshold", type=float, default=80.0, help="warn a score under this (0-100, default 80)")
-    scorecard.add_argument("--bottom-n", type=int, default=3,
-                           help="warn the n lowest of each peer group (default 3; 0: none)")
+    scorecard.add_argument(
+        "--bottom-n", type=int, default=3, help="warn the n lowest of each peer group (default 3; 0: none)"
+    )
     scorecard.add_argument("--tree", type=Path, metavar="FILE.toml", help="indicator tree (default: the bundled one)")
-    scorecard.add_argument("--min-cell-size", type=_positive_int, default=5, metavar="K",
-                           help="leave out regions and withhold values built from fewer than K inspections (default 5)")
+    scorecard.add_argument(
+        "--min-cell-size",
+        type=_positive_int,
+        default=5,
+        metavar="K",
+        help="leave out regions and withhold values built from fewer than K inspections (default 5)",
+    )
     scorecard.add_argument("--format", choices=("table", "csv"), default="table")
-    scorecard.add_argument("--weights-out", type=Path, metavar="FILE",
-                           help="write the weights used (indicator,weight) here")
+    scorecard.add_argument(
+        "--weights-out", type=Path, metavar="FILE", help="write the weights used (indicator,weight) here"
+    )
     scorecard.set_defaults(run=_scorecard)
 
     diff = commands.add_parser("diff", help="what changed between two built reports")
@@ -147,7 +192,9 @@ def _validate(args) -> int:
     from .data import load
 
     if args.quarantine_out is not None and args.quarantine_out.is_dir():
-        raise ParameterError(f"--quarantine-out {args.quarantine_out}: is a folder; give a file name such as quarantine.csv")
+        raise ParameterError(
+            f"--quarantine-out {args.quarantine_out}: is a folder; give a file name such as quarantine.csv"
+        )
     dataset = load(args.data)
     recon = dataset.reconciliation()
     print(f"dataset: {args.data}")
@@ -168,8 +215,10 @@ def _validate(args) -> int:
     if args.quarantine_out:
         args.quarantine_out.parent.mkdir(parents=True, exist_ok=True)
         write_csv(dataset.quarantine, args.quarantine_out)
-        print(f"quarantine written to {args.quarantine_out} ({len(dataset.quarantine)} rows; "
-              "text cells that a spreadsheet would run as formulas start with ')")
+        print(
+            f"quarantine written to {args.quarantine_out} ({len(dataset.quarantine)} rows; "
+            "text cells that a spreadsheet would run as formulas start with ')"
+        )
     if args.strict and len(dataset.quarantine):
         print(f"error: strict mode: {len(dataset.quarantine)} row(s) quarantined", file=sys.stderr)
         return EXIT_FAILED
@@ -209,9 +258,19 @@ def _report(args) -> int:
     assignments = schema.assignments_from_config(args.config) if args.config else []
     assignments += [schema.parse_assignment(text) for text in args.param]  # the command line wins over the file
     overrides = schema.overrides_from(assignments, schema.select(only))
-    result = build(args.data, args.period, out=args.out, jobs=args.jobs, only=only, force=args.force, overrides=overrides,
-                   allow_failures=args.allow_failures, min_cell_size=args.min_cell_size,
-                   cache_limit_bytes=args.cache_limit_mb * 1024**2, previous=args.previous)
+    result = build(
+        args.data,
+        args.period,
+        out=args.out,
+        jobs=args.jobs,
+        only=only,
+        force=args.force,
+        overrides=overrides,
+        allow_failures=args.allow_failures,
+        min_cell_size=args.min_cell_size,
+        cache_limit_bytes=args.cache_limit_mb * 1024**2,
+        previous=args.previous,
+    )
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -224,17 +283,32 @@ def _scorecard(args) -> int:
     if args.weights_out is not None and args.weights_out.is_dir():
         raise ParameterError(f"--weights-out {args.weights_out}: is a folder; give a file name such as weights.csv")
     tree = scorecard.load_tree(args.tree)
-    settings = scorecard.Settings(args.period, args.weights, args.normalisation or tree.normalisation,
-                                  args.peer_group or tree.peer_group, args.threshold, args.bottom_n, args.min_cell_size)
+    settings = scorecard.Settings(
+        args.period,
+        args.weights,
+        args.normalisation or tree.normalisation,
+        args.peer_group or tree.peer_group,
+        args.threshold,
+        args.bottom_n,
+        args.min_cell_size,
+    )
     scorecard.check(settings)  # bad settings stop before the data is read
     if args.weights == "expert" and not tree.has_expert_weights:
         raise ParameterError("--weights expert: the indicator tree gives no expert weights")
     dataset = load(args.data)
     scorecard.check_period(dataset, args.period)
     try:
-        card = scorecard.build(dataset, args.period, tree=tree, weights=args.weights, normalisation=args.normalisation,
-                               peer_group=args.peer_group, threshold=args.threshold, bottom_n=args.bottom_n,
-                               min_cell_size=args.min_cell_size)
+        card = scorecard.build(
+            dataset,
+            args.period,
+            tree=tree,
+            weights=args.weights,
+            normalisation=args.normalisation,
+            peer_group=args.peer_group,
+            threshold=args.threshold,
+            bottom_n=args.bottom_n,
+            min_cell_size=args.min_cell_size,
+        )
     except Unavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED

@@ -92,8 +92,12 @@ def truth_rows(data_path: Path) -> list[dict] | None:
 
 def _truth_row(row) -> bool:
     value = row.get("value") if isinstance(row, dict) else None
-    return (isinstance(row, dict) and all(isinstance(row.get(k), str) for k in ("study", "outcome", "estimand"))
-            and isinstance(value, (int, float)) and not isinstance(value, bool))
+    return (
+        isinstance(row, dict)
+        and all(isinstance(row.get(k), str) for k in ("study", "outcome", "estimand"))
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    )
 
 
 # The estimate each study leads with (the others stay in estimates.csv).
@@ -104,5 +108,7 @@ def headline(estimates: pd.DataFrame) -> pd.DataFrame:
     """One row per study and outcome: the study's preferred estimand and method."""
     if estimates.empty:
         return estimates
-    keep = [PREFERRED.get(s) == (e, m) for s, e, m in zip(estimates["study"], estimates["estimand"], estimates["method"])]
+    keep = [
+        PREFERRED.get(s) == (e, m) for s, e, m in zip(estimates["study"], estimates["estimand"], estimates["method"], strict=False)
+    ]
     return estimates[keep].reset_index(drop=True)

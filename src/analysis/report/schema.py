@@ -8,8 +8,9 @@ checks each notebook's `parameters` cell against it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ParameterError
 from ..quarter import Quarter
@@ -108,38 +109,72 @@ def _indicator_tree(value: dict) -> str | None:
 
 DATA_DIR = Param("data_dir", str, "", "dataset directory or .duckdb file; empty means the bundled simulated world")
 PERIOD = Param("period", str, "2024Q4", "report quarter", _quarter)
-MIN_CELL_SIZE = Param("min_cell_size", int, 5, "disclosure control: withhold any figure or table cell built from fewer inspections",
-                      _at_least_one)
+MIN_CELL_SIZE = Param(
+    "min_cell_size",
+    int,
+    5,
+    "disclosure control: withhold any figure or table cell built from fewer inspections",
+    _at_least_one,
+)
 
 NOTEBOOKS: tuple[NotebookSpec, ...] = (
     NotebookSpec("00_data_quality", "Data quality", (DATA_DIR, PERIOD, MIN_CELL_SIZE), timeout_seconds=300),
     NotebookSpec(
         "01_reform_overview",
         "Reform overview: the notice's figures and the data",
-        (DATA_DIR, PERIOD, Param("notice_period", str, "2022H1", "the half-year the notice compared with a year earlier", _half_year),
-         MIN_CELL_SIZE),
+        (
+            DATA_DIR,
+            PERIOD,
+            Param("notice_period", str, "2022H1", "the half-year the notice compared with a year earlier", _half_year),
+            MIN_CELL_SIZE,
+        ),
         timeout_seconds=300,
     ),
-    NotebookSpec("02_surprise_inspections", "Study 1: unannounced inspections and case outcomes", (DATA_DIR, PERIOD, MIN_CELL_SIZE),
-                 timeout_seconds=900),
-    NotebookSpec("03_cross_region_enforcement", "Study 2: cross-region enforcement (staggered difference-in-differences)",
-                 (DATA_DIR, PERIOD, MIN_CELL_SIZE), timeout_seconds=900),
-    NotebookSpec("04_team_expansion", "Study 3: team expansion, staffing and enforcement output", (DATA_DIR, PERIOD, MIN_CELL_SIZE),
-                 timeout_seconds=900),
+    NotebookSpec(
+        "02_surprise_inspections",
+        "Study 1: unannounced inspections and case outcomes",
+        (DATA_DIR, PERIOD, MIN_CELL_SIZE),
+        timeout_seconds=900,
+    ),
+    NotebookSpec(
+        "03_cross_region_enforcement",
+        "Study 2: cross-region enforcement (staggered difference-in-differences)",
+        (DATA_DIR, PERIOD, MIN_CELL_SIZE),
+        timeout_seconds=900,
+    ),
+    NotebookSpec(
+        "04_team_expansion",
+        "Study 3: team expansion, staffing and enforcement output",
+        (DATA_DIR, PERIOD, MIN_CELL_SIZE),
+        timeout_seconds=900,
+    ),
 )
 NOTEBOOKS += (
     NotebookSpec(
         "05_quarterly_scorecard",
         "Quarterly scorecard: the enforcement efficiency index and its warnings",
-        (DATA_DIR, PERIOD,
-         Param("weights", str, "entropy",
-               "weighting method: entropy, critic, pca, equal or expert (the tree's weights)", _weighting_method),
-         Param("threshold", float, 80.0, "warn every region scoring under this (0-100)", _score),
-         Param("bottom_n", int, 3, "warn the n lowest of each peer group (0: no bottom rule)", _at_least_zero),
-         Param("draws", int, 500, "perturbed weightings in the rank-stability check", _at_least_one),
-         Param("tree", dict, {}, "TOML tables laid over the bundled indicator tree (indicators, weights, normalisation, "
-               "peer groups)", _indicator_tree),
-         MIN_CELL_SIZE),
+        (
+            DATA_DIR,
+            PERIOD,
+            Param(
+                "weights",
+                str,
+                "entropy",
+                "weighting method: entropy, critic, pca, equal or expert (the tree's weights)",
+                _weighting_method,
+            ),
+            Param("threshold", float, 80.0, "warn every region scoring under this (0-100)", _score),
+            Param("bottom_n", int, 3, "warn the n lowest of each peer group (0: no bottom rule)", _at_least_zero),
+            Param("draws", int, 500, "perturbed weightings in the rank-stability check", _at_least_one),
+            Param(
+                "tree",
+                dict,
+                {},
+                "TOML tables laid over the bundled indicator tree (indicators, weights, normalisation, peer groups)",
+                _indicator_tree,
+            ),
+            MIN_CELL_SIZE,
+        ),
         timeout_seconds=300,
     ),
 )
@@ -191,8 +226,10 @@ def overrides_from(assignments: list[tuple[str | None, str, Any]], specs: tuple[
             raise ParameterError(f"parameter {name}: set it with {BUILD_WIDE[name]}, not --param")
         if notebook is not None:
             if notebook not in by_name:
-                raise ParameterError(f"--param {notebook}.{name}: {notebook} is not a notebook of this report "
-                                     f"(notebooks: {', '.join(by_name)})")
+                raise ParameterError(
+                    f"--param {notebook}.{name}: {notebook} is not a notebook of this report "
+                    f"(notebooks: {', '.join(by_name)})"
+                )
             targets = [notebook]
         else:
             targets = [spec.name for spec in specs if any(p.name == name for p in spec.params)]
