@@ -76,18 +76,20 @@ def test_bad_arguments(mpdta):
 
 
 @pytest.fixture(scope="module")
-def world_results(tmp_path_factory):
+def world_results(default_world):
     from analysis.data import load
-    from analysis.synth import write_dataset
 
-    path = tmp_path_factory.mktemp("world")
-    write_dataset(path)
-    cells = cross_region.panel(load(path))
-    truth = {(r["outcome"], r["estimand"]): r["value"] for r in json.loads((path / "truth.json").read_text())["estimands"]
-             if r["study"] == "cross_region"}
+    path = default_world
+    dataset = load(path)
+    design = cross_region.design(dataset, cross_region.panel(dataset))
+    truth = {
+        (r["outcome"], r["estimand"]): r["value"]
+        for r in json.loads((path / "truth.json").read_text())["estimands"]
+        if r["study"] == "cross_region"
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return cells, cross_region.estimates(cells), truth
+        return design, cross_region.estimates(design), truth
 
 
 pytestmark = pytest.mark.xdist_group("did")
@@ -97,9 +99,9 @@ def test_callaway_santanna_covers_planted_truth(world_results):
     _, results, truth = world_results
     covered = []
     for outcome, r in results.items():
-        simple = r["simple"]
+        simple = r.simple
         assert simple.ci_low <= truth[(outcome, "ATT")] <= simple.ci_high, outcome
-        for row in r["dynamic"].by.itertuples():
+        for row in r.dynamic.by.itertuples():
             key = (outcome, f"ATT_e{int(row.event_time)}")
             if key in truth:
                 covered.append(row.ci_low <= truth[key] <= row.ci_high)
@@ -111,35 +113,64 @@ def test_twfe_is_biased_towards_zero_when_effects_grow(world_results):
     _, results, truth = world_results
     for outcome in ("case_rate", "major_hazard_filing_rate"):
         r = results[outcome]
-        assert r["twfe"].estimate < truth[(outcome, "ATT")] - 2 * r["twfe"].std_error, outcome
-        assert r["twfe"].estimate < r["simple"].estimate
+        assert r.twfe.estimate < truth[(outcome, "ATT")] - 2 * r.twfe.std_error, outcome
+        assert r.twfe.estimate < r.simple.estimate
 
 
 def test_no_pre_trends_where_none_are_planted(world_results):
     _, results, _ = world_results
     for outcome, r in results.items():
-        assert did.pretrend_test(r["dynamic"])["pvalue"] > 0.01, outcome
+        assert did.pretrend_test(r.dynamic)["pvalue"] > 0.01, outcome
 
 
 def test_estimates_rows(world_results):
-    cells, results, _ = world_results
-    frame = cross_region.estimates_frame(results, cells["unit"].nunique())
+    design, results, _ = world_results
+    frame = cross_region.estimates_frame(results)
+    assert set(frame["n_obs"]) == {design.cells["unit"].nunique()} == {112}  # balanced: every region compared
     for outcome in cross_region.OUTCOMES:
         for estimand in ["ATT"] + [f"ATT_e{e}" for e in range(5)]:
             for method in ("twfe", "callaway_santanna"):
-                assert ((frame["outcome"] == outcome) & (frame["estimand"] == estimand) & (frame["method"] == method)).sum() == 1
+                assert (
+                    (frame["outcome"] == outcome) & (frame["estimand"] == estimand) & (frame["method"] == method)
+                ).sum() == 1
 
 
-def test_unbalanced_panel_is_refused(world_results):
-    cells = world_results[0]
-    with pytest.raises(cross_region.PanelError, match="unbalanced panel"):
-        cross_region.check(cells.drop(index=cells.index[5]), "case_rate")
-    with pytest.raises(cross_region.PanelError, match="no never-treated"):
-        cross_region.check(cells[cells["g"] > 0], "case_rate")
+def test_the_default_world_needs_no_fallback_and_leaves_nothing_out(world_results):
+    design, results, _ = world_results
+    assert design.notes == [
+        "22 region(s) that ran a surprise-inspection campaign are left out of the comparison: "
+        "that reform moves the same outcomes."
+    ]
+    for r in results.values():
+        assert r.control_group == "nevertreated" and r.notes == [] and r.n_units == 112
 
 
-def test_thin_cohort_warns(world_results):
-    cells = world_results[0]
+def test_regions_with_gaps_are_kept_with_the_unbalanced_estimator(world_results):
+    """A balanced panel gives the same point estimates through the unbalanced form (as R did does)."""
+    design = world_results[0]
+    cells = design.cells
+    data = cells[["unit", "t", "g", "case_rate"]]
+    balanced = did.aggte(did.att_gt(data, "case_rate", "t", "unit", "g", est_method="reg"), "simple")
+    gappy = data.drop(index=data.index[(data["unit"] == data["unit"].iloc[0]) & (data["t"] == 7)])
+    unbalanced = did.att_gt(gappy, "case_rate", "t", "unit", "g", est_method="reg", allow_unbalanced_panel=True)
+    assert unbalanced.n_units == 112
+    assert did.aggte(unbalanced, "simple").estimate == pytest.approx(balanced.estimate, abs=2e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dropped = did.att_gt(gappy, "case_rate", "t", "unit", "g", est_method="reg")  # the default balances the panel
+    assert dropped.n_units == 111
+
+
+def test_thin_cohorts_are_left_out_with_a_note(world_results):
+    design = world_results[0]
+    cells = design.cells
     thin_cohort = cells["g"].max()
-    keep = cells[(cells["g"] != thin_cohort) | (cells["region_id"].isin(cells[cells["g"] == thin_cohort]["region_id"].unique()[:2]))]
-    assert any("only 2 region(s)" in w for w in cross_region.check(keep, "case_rate"))
+    two = cells.loc[cells["g"] == thin_cohort, "region_id"].unique()[:2]
+    keep = cells[(cells["g"] != thin_cohort) | cells["region_id"].isin(two)]
+    thinned = cross_region.Design(keep, design.labels, cross_region.adoption_timeline(keep), [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = cross_region.estimate(thinned, "case_rate")
+    label = design.labels[thin_cohort]
+    assert any(f"those adopting in {label} (2 regions)" in note for note in result.notes), result.notes
+    assert thin_cohort not in set(result.group_time.table["group"])

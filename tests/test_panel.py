@@ -65,13 +65,10 @@ def test_exact_recovery_on_noise_free_panel():
 
 
 @pytest.fixture(scope="module")
-def world_cells(tmp_path_factory):
+def world_cells(default_world):
     from analysis.data import load
-    from analysis.synth import write_dataset
 
-    path = tmp_path_factory.mktemp("world")
-    write_dataset(path)
-    return team.panel(load(path))
+    return team.panel(load(default_world))
 
 
 pytestmark = pytest.mark.xdist_group("team")
@@ -83,7 +80,7 @@ def test_elasticities_cover_planted_truth(world_cells):
     truth = Effects().inspections_elasticity
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = team.elasticities(world_cells)
+        table = team.elasticities(world_cells).frame
     assert set(table["outcome"]) == set(team.OUTCOMES)
     for row in table.itertuples():
         assert row.ci_low <= truth <= row.ci_high, row.outcome
@@ -105,6 +102,6 @@ def test_lag_profile_sums_to_the_elasticity(world_cells):
 
 
 def test_beijing_meets_its_technical_inspector_standard(world_cells):
-    table = team.technical_inspector_standard(world_cells).set_index("province")
+    table = team.technical_inspector_standard(world_cells).frame.set_index("province")
     assert table.loc["Beijing", "regions_meeting_standard"] == 1.0
     assert table.drop(index="Beijing")["regions_meeting_standard"].max() == 0.0

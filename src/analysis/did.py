@@ -91,8 +91,16 @@ def att_gt(
     anticipation: int = 0,
     base_period: str = "varying",
     alpha: float = 0.05,
+    allow_unbalanced_panel: bool = False,
 ) -> GroupTimeEffects:
-    """Group-time average treatment effects on the treated (Callaway & Sant'Anna 2021)."""
+    """Group-time average treatment effects on the treated (Callaway & Sant'Anna 2021).
+
+    `allow_unbalanced_panel` as in R's `did`: rows with a missing outcome are dropped and,
+    when units are then observed in different periods, each ATT(g,t) uses the units
+    observed in its two periods (did's repeated-cross-section form, influence functions
+    summed by unit, so errors stay clustered by unit). A balanced panel is estimated as a
+    panel either way. Without it, units lacking a period are left out (with a note).
+    """
     import moderndid
 
     if control_group not in ("nevertreated", "notyettreated"):
@@ -104,16 +112,23 @@ def att_gt(
     for column in (yname, tname, idname, gname):
         if column not in df.columns:
             raise KeyError(f"{column!r} is not a column of the panel")
+    if allow_unbalanced_panel:
+        df = df.dropna(subset=[yname])
     notes = _check_cohorts(df, tname, idname, gname, control_group, anticipation)
     xformla, dropped = _usable_covariates(df, tname, idname, xformla)
     notes += dropped
+    layout = {}
+    if allow_unbalanced_panel and not _balanced(df, tname, idname):
+        # moderndid 0.2's panel path has no unbalanced form (it fails on a missing outcomes
+        # tensor); its repeated-cross-section path with the unit id is R did's unbalanced one.
+        layout = {"panel": False, "allow_unbalanced_panel": True}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             result = moderndid.att_gt(
                 df, yname=yname, tname=tname, idname=idname, gname=gname, xformla=xformla, control_group=control_group,
                 est_method=est_method, anticipation=anticipation, base_period=base_period, boot=False, cband=False,
-                alp=alpha,
+                alp=alpha, **layout,
             )
         except ValueError as err:
             raise DesignError(f"no group-time effect can be estimated: {err}") from err
@@ -130,6 +145,12 @@ def att_gt(
     table["post"] = table["time"] >= table["group"] - anticipation
     pvalue = float(result.wald_pvalue) if result.wald_pvalue is not None else float("nan")
     return GroupTimeEffects(table, pvalue, int(result.n_units), result, notes)
+
+
+def _balanced(df: pd.DataFrame, tname: str, idname: str) -> bool:
+    """Every unit observed once in every period of the panel."""
+    counts = df.groupby(idname)[tname].nunique()
+    return bool(len(df) == counts.sum() and (counts == df[tname].nunique()).all())
 
 
 def _check_cohorts(df, tname, idname, gname, control_group, anticipation) -> list[str]:
@@ -170,7 +191,8 @@ def _usable_covariates(df, tname, idname, xformla: str | None) -> tuple[str | No
 def _library_notes(caught) -> list[str]:
     """moderndid's warnings as short notes (it warns once per group-time cell)."""
     messages = list(dict.fromkeys(str(w.message).split(". ")[0] for w in caught))
-    return [m for m in messages if "Wald pre-test" not in m][:5]
+    # The unbalanced form runs through the repeated-cross-section path on purpose (see att_gt).
+    return [m for m in messages if "Wald pre-test" not in m and "panel=False was specified" not in m][:5]
 
 
 def aggte(result: GroupTimeEffects, type: str = "simple", min_e: float | None = None, max_e: float | None = None,
@@ -200,6 +222,16 @@ def aggte(result: GroupTimeEffects, type: str = "simple", min_e: float | None = 
     return Aggregate(type, overall, se, overall - z * se, overall + z * se, by, result.n_units, influence, list(result.notes))
 
 
+def _check_fixed_effects_sample(data, yname, regressors, idname, tname) -> None:
+    """DesignError (a sentence) where pyfixest's compiled demeaning would fail or the regression has nothing to say."""
+    from .panel import estimable_sample
+
+    sample = estimable_sample(data, yname, regressors, [idname, tname], cluster=idname)
+    if sample[regressors[0]].nunique() < 2:
+        raise DesignError(f"no unit changes treatment status within the {len(sample):,} usable rows, so the "
+                          "two-way fixed-effects regression has no comparison")
+
+
 @dataclass
 class FixedEffectsEstimate:
     estimate: float
@@ -216,6 +248,7 @@ def twfe(df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str) -> F
 
     data = df[[yname, tname, idname, gname]].copy()
     data["treated_post"] = ((data[gname] > 0) & (data[tname] >= data[gname])).astype(float)
+    _check_fixed_effects_sample(data, yname, ["treated_post"], idname, tname)
     fit = pf.feols(f"{yname} ~ treated_post | {idname} + {tname}", data=data, vcov={"CRV1": idname})
     coef, se = float(fit.coef()["treated_post"]), float(fit.se()["treated_post"])
     low, high = fit.confint().loc["treated_post"].to_numpy()
@@ -230,6 +263,7 @@ def twfe_event_study(df: pd.DataFrame, yname: str, tname: str, idname: str, gnam
     data = df[[yname, tname, idname, gname]].copy()
     relative = (data[tname] - data[gname]).clip(min_e, max_e)
     data["event_time"] = np.where(data[gname] > 0, relative, -1).astype(int)
+    _check_fixed_effects_sample(data, yname, ["event_time"], idname, tname)
     fit = pf.feols(f"{yname} ~ i(event_time, ref=-1) | {idname} + {tname}", data=data, vcov={"CRV1": idname})
     coefs, ses, ci = fit.coef(), fit.se(), fit.confint()
     times = [int(name.split("::")[1].rstrip("]").split(".")[0]) for name in coefs.index]

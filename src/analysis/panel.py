@@ -9,6 +9,9 @@
   `xtreg, fe vce(cluster company)` (tests/golden/).
 - Wild cluster bootstrap (restricted WCR11, Rademacher weights) for few clusters,
   via pyfixest's `wildboottest`.
+- Inputs are checked before they reach pyfixest's compiled demeaning, which aborts the
+  process on an empty sample: a design the data cannot support is a `DesignError` (did's,
+  one error for every estimator) whose message is a sentence.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from .did import DesignError
 
 WILD_BOOTSTRAP_REPS = 9999
 WILD_BOOTSTRAP_SEED = 20220824
@@ -30,6 +35,7 @@ class PanelFit:
     n_obs: int
     vcov: str
     fit: object
+    n_clusters: int | None = None  # clusters in the sample used (the fewest, for two-way clustering)
 
     def term(self, name: str) -> pd.Series:
         return self.coefficients.set_index("term").loc[name]
@@ -46,17 +52,79 @@ def feols(df: pd.DataFrame, y: str, regressors: list[str], fixed_effects: list[s
         raise KeyError(f"not columns of the panel: {', '.join(missing)}")
     if not regressors:
         raise ValueError("give at least one regressor")
+    sample = estimable_sample(df, y, regressors, fixed_effects, cluster)
     data, cluster_names = _integer_clusters(df, cluster)
     formula = f"{y} ~ {' + '.join(regressors)}" + (f" | {' + '.join(fixed_effects)}" if fixed_effects else "")
     spec = {"CRV1": "+".join(cluster_names)} if cluster_names else vcov
     fit = pf.feols(formula, data=data, vcov=spec)
+    dropped = [r for r in regressors if r not in fit.coef().index]
+    if dropped:
+        raise DesignError(f"{', '.join(dropped)} cannot be estimated: collinear with the fixed effects or the other "
+                          "regressors in this sample")
     ci = fit.confint()
     table = pd.DataFrame({
         "term": fit.coef().index, "estimate": fit.coef().to_numpy(), "std_error": fit.se().to_numpy(),
         "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy(), "pvalue": fit.pvalue().to_numpy(),
     })
     label = f"CRV1 by {' and '.join([cluster] if isinstance(cluster, str) else cluster)}" if cluster_names else vcov
-    return PanelFit(table, int(fit._N), label, fit)
+    clusters = [cluster] if isinstance(cluster, str) else list(cluster or [])
+    n_clusters = min(sample[c].nunique() for c in clusters) if clusters else None
+    return PanelFit(table, int(fit._N), label, fit, n_clusters)
+
+
+def estimable_sample(df: pd.DataFrame, y: str, regressors: list[str], fixed_effects=(), cluster=None) -> pd.DataFrame:
+    """The rows a fixed-effects regression can use: complete on every variable, with rows alone in a
+    fixed-effect group removed until none is (fixest's singleton rule, as pyfixest applies it).
+
+    Raises DesignError, with a sentence, when no row is complete, when the fixed effects leave no
+    row, when the outcome or a regressor does not vary (overall, or within every group of one
+    fixed effect), when fewer than two clusters remain, or when no degree of freedom is left
+    for the errors.
+    """
+    clusters = [cluster] if isinstance(cluster, str) else list(cluster or [])
+    columns = list(dict.fromkeys([y, *regressors, *fixed_effects, *clusters]))
+    if df.empty:
+        raise DesignError("the table has no rows, so the regression has no data")
+    empty = [c for c in columns if df[c].isna().all()]
+    if empty:
+        raise DesignError(f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} missing in every row, "
+                          "so the regression has no data")
+    data = df.dropna(subset=columns)
+    if data.empty:
+        raise DesignError(f"no row has all of {', '.join(columns)}, so the regression has no data")
+    while fixed_effects and len(data):
+        alone = np.zeros(len(data), dtype=bool)
+        for fe in fixed_effects:
+            alone |= (data.groupby(fe, observed=True)[fe].transform("size") == 1).to_numpy()
+        if not alone.any():
+            break
+        data = data[~alone]
+    if data.empty:
+        raise DesignError(f"every row is alone in its group of {' or '.join(fixed_effects)} (one observation per "
+                          "group), so the fixed effects leave nothing to compare")
+    if data[y].nunique() < 2:
+        raise DesignError(f"{y} takes a single value in the {len(data):,} usable rows, so there is nothing to explain")
+    outcome_absorbed = [fe for fe in fixed_effects if data.groupby(fe, observed=True)[y].nunique().max() < 2]
+    if outcome_absorbed:
+        raise DesignError(f"{y} never changes within a {outcome_absorbed[0]}, so the {outcome_absorbed[0]} fixed "
+                          "effects explain it entirely and no coefficient can be estimated")
+    for regressor in regressors:
+        if data[regressor].nunique() < 2:
+            raise DesignError(f"{regressor} takes a single value in the {len(data):,} usable rows, so its coefficient "
+                              "cannot be estimated")
+        absorbed = [fe for fe in fixed_effects if data.groupby(fe, observed=True)[regressor].nunique().max() < 2]
+        if absorbed:
+            raise DesignError(f"{regressor} never changes within a {absorbed[0]}, so the {absorbed[0]} fixed effects "
+                              "absorb it and its coefficient cannot be estimated")
+    for name in clusters:
+        if data[name].nunique() < 2:
+            raise DesignError(f"the errors are clustered by {name}, but the usable rows come from a single {name}; "
+                              "clustered errors need at least two")
+    levels = sum(data[fe].nunique() for fe in fixed_effects) - max(len(fixed_effects) - 1, 0)
+    if len(data) - levels - len(regressors) < 1:
+        raise DesignError(f"only {len(data):,} usable rows for {len(regressors)} coefficient(s) and {levels} "
+                          "fixed-effect levels: nothing is left to estimate the errors")
+    return data
 
 
 def _integer_clusters(df: pd.DataFrame, cluster) -> tuple[pd.DataFrame, list[str]]:
