@@ -392,7 +392,7 @@ def outcome_notes(parts: list) -> Html:
     shown = [
         part._repr_html_()
         for part in parts
-        if isinstance(part, OutcomeEstimate) or (isinstance(part, Missing) and part.first)
+        if isinstance(part, OutcomeEstimate) or (isinstance(part, Missing) and not part.shown[0])
     ]
     return Html("".join(shown) or next((p._repr_html_() for p in parts if isinstance(p, Missing)), ""))
 
@@ -405,7 +405,7 @@ def collect(parts: list) -> dict[str, OutcomeEstimate] | Missing:
     failed = next((p for p in parts if isinstance(p, Missing)), None)
     if failed is None:
         raise Unavailable("no outcome could be estimated")
-    return Missing(failed.section, failed.reason, first=False)
+    return failed.echo()
 
 
 def require_never_adopters(results: dict[str, OutcomeEstimate]) -> None:

@@ -126,21 +126,38 @@ def att_gt(
         warnings.simplefilter("always")
         try:
             result = moderndid.att_gt(
-                df, yname=yname, tname=tname, idname=idname, gname=gname, xformla=xformla, control_group=control_group,
-                est_method=est_method, anticipation=anticipation, base_period=base_period, boot=False, cband=False,
-                alp=alpha, **layout,
+                df,
+                yname=yname,
+                tname=tname,
+                idname=idname,
+                gname=gname,
+                xformla=xformla,
+                control_group=control_group,
+                est_method=est_method,
+                anticipation=anticipation,
+                base_period=base_period,
+                boot=False,
+                cband=False,
+                alp=alpha,
+                **layout,
             )
         except ValueError as err:
             raise DesignError(f"no group-time effect can be estimated: {err}") from err
     notes += _library_notes(caught)
     z = stats.norm.ppf(1 - alpha / 2)
     table = pd.DataFrame(
-        {"group": np.asarray(result.groups), "time": np.asarray(result.times), "att": np.asarray(result.att_gt),
-         "std_error": np.asarray(result.se_gt)}
+        {
+            "group": np.asarray(result.groups),
+            "time": np.asarray(result.times),
+            "att": np.asarray(result.att_gt),
+            "std_error": np.asarray(result.se_gt),
+        }
     )
     if table.empty or table["att"].isna().all():
-        raise DesignError("no group-time effect could be estimated: every comparison lacked control units or "
-                          "had a singular design" + (f" ({'; '.join(notes)})" if notes else ""))
+        raise DesignError(
+            "no group-time effect could be estimated: every comparison lacked control units or "
+            "had a singular design" + (f" ({'; '.join(notes)})" if notes else "")
+        )
     table["ci_low"], table["ci_high"] = table["att"] - z * table["std_error"], table["att"] + z * table["std_error"]
     table["post"] = table["time"] >= table["group"] - anticipation
     pvalue = float(result.wald_pvalue) if result.wald_pvalue is not None else float("nan")
@@ -159,13 +176,17 @@ def _check_cohorts(df, tname, idname, gname, control_group, anticipation) -> lis
     first_period = df[tname].min()
     never = int((groups == 0).sum())
     if control_group == "nevertreated" and never == 0:
-        raise DesignError("there are no never-treated units to compare with (gname 0); use "
-                          "control_group='notyettreated', or add units that never adopt")
+        raise DesignError(
+            "there are no never-treated units to compare with (gname 0); use "
+            "control_group='notyettreated', or add units that never adopt"
+        )
     treated = groups[groups > 0]
     identified = treated[treated - anticipation > first_period]
     if len(treated) and identified.empty:
-        raise DesignError(f"every treated unit is treated from the first period of the panel ({first_period}); "
-                          "there is no period before adoption to compare with")
+        raise DesignError(
+            f"every treated unit is treated from the first period of the panel ({first_period}); "
+            "there is no period before adoption to compare with"
+        )
     if not len(treated):
         raise DesignError("no unit is ever treated (gname is 0 everywhere)")
     early = len(treated) - len(identified)
@@ -195,8 +216,13 @@ def _library_notes(caught) -> list[str]:
     return [m for m in messages if "Wald pre-test" not in m and "panel=False was specified" not in m][:5]
 
 
-def aggte(result: GroupTimeEffects, type: str = "simple", min_e: float | None = None, max_e: float | None = None,
-          alpha: float = 0.05) -> Aggregate:
+def aggte(
+    result: GroupTimeEffects,
+    type: str = "simple",
+    min_e: float | None = None,
+    max_e: float | None = None,
+    alpha: float = 0.05,
+) -> Aggregate:
     """Aggregate ATT(g,t): `simple`, `dynamic` (event study), `group` or `calendar`."""
     import moderndid
 
@@ -209,17 +235,32 @@ def aggte(result: GroupTimeEffects, type: str = "simple", min_e: float | None = 
     by = pd.DataFrame()
     if type != "simple":
         key = {"dynamic": "event_time", "group": "group", "calendar": "time"}[type]
-        by = pd.DataFrame({key: np.asarray(analytic.event_times), "estimate": np.asarray(analytic.att_by_event),
-                           "std_error": np.asarray(analytic.se_by_event)})
+        by = pd.DataFrame(
+            {
+                key: np.asarray(analytic.event_times),
+                "estimate": np.asarray(analytic.att_by_event),
+                "std_error": np.asarray(analytic.se_by_event),
+            }
+        )
         by["ci_low"], by["ci_high"] = by["estimate"] - z * by["std_error"], by["estimate"] + z * by["std_error"]
     if type == "dynamic":
-        banded = moderndid.aggte(result.raw, type=type, boot=True, cband=True, biters=BOOTSTRAP_DRAWS, alp=alpha,
-                                 random_state=BOOTSTRAP_SEED, **bounds)
+        banded = moderndid.aggte(
+            result.raw,
+            type=type,
+            boot=True,
+            cband=True,
+            biters=BOOTSTRAP_DRAWS,
+            alp=alpha,
+            random_state=BOOTSTRAP_SEED,
+            **bounds,
+        )
         critical = float(np.atleast_1d(banded.critical_values)[0])
         band_se = np.asarray(banded.se_by_event)
         by["band_low"], by["band_high"] = by["estimate"] - critical * band_se, by["estimate"] + critical * band_se
     influence = np.asarray(analytic.influence_func) if type != "simple" else None
-    return Aggregate(type, overall, se, overall - z * se, overall + z * se, by, result.n_units, influence, list(result.notes))
+    return Aggregate(
+        type, overall, se, overall - z * se, overall + z * se, by, result.n_units, influence, list(result.notes)
+    )
 
 
 def _check_fixed_effects_sample(data, yname, regressors, idname, tname) -> None:
@@ -228,8 +269,10 @@ def _check_fixed_effects_sample(data, yname, regressors, idname, tname) -> None:
 
     sample = estimable_sample(data, yname, regressors, [idname, tname], cluster=idname)
     if sample[regressors[0]].nunique() < 2:
-        raise DesignError(f"no unit changes treatment status within the {len(sample):,} usable rows, so the "
-                          "two-way fixed-effects regression has no comparison")
+        raise DesignError(
+            f"no unit changes treatment status within the {len(sample):,} usable rows, so the "
+            "two-way fixed-effects regression has no comparison"
+        )
 
 
 @dataclass
@@ -255,8 +298,9 @@ def twfe(df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str) -> F
     return FixedEffectsEstimate(coef, se, float(low), float(high), int(fit._N), pd.DataFrame())
 
 
-def twfe_event_study(df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str,
-                     min_e: int = -6, max_e: int = 8) -> FixedEffectsEstimate:
+def twfe_event_study(
+    df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str, min_e: int = -6, max_e: int = 8
+) -> FixedEffectsEstimate:
     """Event-study TWFE: relative-time dummies (ends binned, e = -1 omitted), never-treated as reference."""
     import pyfixest as pf
 
@@ -267,6 +311,15 @@ def twfe_event_study(df: pd.DataFrame, yname: str, tname: str, idname: str, gnam
     fit = pf.feols(f"{yname} ~ i(event_time, ref=-1) | {idname} + {tname}", data=data, vcov={"CRV1": idname})
     coefs, ses, ci = fit.coef(), fit.se(), fit.confint()
     times = [int(name.split("::")[1].rstrip("]").split(".")[0]) for name in coefs.index]
-    by = pd.DataFrame({"event_time": times, "estimate": coefs.to_numpy(), "std_error": ses.to_numpy(),
-                       "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy()}).sort_values("event_time")
-    return FixedEffectsEstimate(float("nan"), float("nan"), float("nan"), float("nan"), int(fit._N), by.reset_index(drop=True))
+    by = pd.DataFrame(
+        {
+            "event_time": times,
+            "estimate": coefs.to_numpy(),
+            "std_error": ses.to_numpy(),
+            "ci_low": ci.iloc[:, 0].to_numpy(),
+            "ci_high": ci.iloc[:, 1].to_numpy(),
+        }
+    ).sort_values("event_time")
+    return FixedEffectsEstimate(
+        float("nan"), float("nan"), float("nan"), float("nan"), int(fit._N), by.reset_index(drop=True)
+    )

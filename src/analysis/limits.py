@@ -47,14 +47,22 @@ def _design_errors() -> tuple[type[Exception], ...]:
 
 @dataclass
 class Missing:
-    """The stand-in for a result that could not be computed; displays as its sentence."""
+    """The stand-in for a result that could not be computed; displays as its sentence.
+
+    The sentence is shown where the missing result is first displayed (the step itself, or a
+    later step given it); every later display points back to it.
+    """
 
     section: str
     reason: str
-    first: bool = True  # False: an echo of a step that failed earlier
+    shown: list[bool] = field(default_factory=lambda: [False])  # shared with its echoes
+
+    def echo(self) -> Missing:
+        return Missing(self.section, self.reason, self.shown)
 
     def _repr_html_(self) -> str:
-        if self.first:
+        if not self.shown[0]:
+            self.shown[0] = True
             return (
                 f"<p class='unavailable'><strong>Not possible with this data:</strong> {html.escape(self.reason)}</p>"
             )
@@ -67,7 +75,7 @@ class Missing:
         """A part of a missing result (`result.frame`) is missing too; private names are not parts."""
         if name.startswith("_"):
             raise AttributeError(name)
-        return Missing(self.section, self.reason, first=False)
+        return self.echo()
 
 
 @dataclass
@@ -80,7 +88,7 @@ class Limitations:
         """`step(*args, **kwargs)`, or a `Missing` when it (or an input it needs) was not possible."""
         upstream = next((a for a in (*args, *kwargs.values()) if isinstance(a, Missing)), None)
         if upstream is not None:
-            return Missing(upstream.section, upstream.reason, first=False)
+            return upstream.echo()
         try:
             return step(*args, **kwargs)
         except _design_errors() as err:

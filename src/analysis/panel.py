@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,20 +36,29 @@ class PanelFit:
     coefficients: pd.DataFrame  # term, estimate, std_error, ci_low, ci_high, pvalue
     n_obs: int
     vcov: str
-    fit: object
+    fit: Any  # the pyfixest model (untyped)
     n_clusters: int | None = None  # clusters in the sample used (the fewest, for two-way clustering)
 
     def term(self, name: str) -> pd.Series:
         return self.coefficients.set_index("term").loc[name]
 
 
-def feols(df: pd.DataFrame, y: str, regressors: list[str], fixed_effects: list[str] = (),
-          cluster: str | list[str] | None = None, vcov: str = "iid") -> PanelFit:
+def feols(
+    df: pd.DataFrame,
+    y: str,
+    regressors: list[str],
+    fixed_effects: Sequence[str] = (),
+    cluster: str | list[str] | None = None,
+    vcov: str = "iid",
+) -> PanelFit:
     """OLS of `y` on `regressors`, absorbing `fixed_effects`; clustered errors when `cluster` is given."""
     import pyfixest as pf
 
-    missing = [c for c in [y, *regressors, *fixed_effects, *([cluster] if isinstance(cluster, str) else cluster or [])]
-               if c not in df.columns]
+    missing = [
+        c
+        for c in [y, *regressors, *fixed_effects, *([cluster] if isinstance(cluster, str) else cluster or [])]
+        if c not in df.columns
+    ]
     if missing:
         raise KeyError(f"not columns of the panel: {', '.join(missing)}")
     if not regressors:
@@ -59,15 +70,23 @@ def feols(df: pd.DataFrame, y: str, regressors: list[str], fixed_effects: list[s
     fit = pf.feols(formula, data=data, vcov=spec)
     dropped = [r for r in regressors if r not in fit.coef().index]
     if dropped:
-        raise DesignError(f"{', '.join(dropped)} cannot be estimated: collinear with the fixed effects or the other "
-                          "regressors in this sample")
+        raise DesignError(
+            f"{', '.join(dropped)} cannot be estimated: collinear with the fixed effects or the other "
+            "regressors in this sample"
+        )
     ci = fit.confint()
-    table = pd.DataFrame({
-        "term": fit.coef().index, "estimate": fit.coef().to_numpy(), "std_error": fit.se().to_numpy(),
-        "ci_low": ci.iloc[:, 0].to_numpy(), "ci_high": ci.iloc[:, 1].to_numpy(), "pvalue": fit.pvalue().to_numpy(),
-    })
-    label = f"CRV1 by {' and '.join([cluster] if isinstance(cluster, str) else cluster)}" if cluster_names else vcov
+    table = pd.DataFrame(
+        {
+            "term": fit.coef().index,
+            "estimate": fit.coef().to_numpy(),
+            "std_error": fit.se().to_numpy(),
+            "ci_low": ci.iloc[:, 0].to_numpy(),
+            "ci_high": ci.iloc[:, 1].to_numpy(),
+            "pvalue": fit.pvalue().to_numpy(),
+        }
+    )
     clusters = [cluster] if isinstance(cluster, str) else list(cluster or [])
+    label = f"CRV1 by {' and '.join(clusters)}" if cluster_names else vcov
     n_clusters = min(sample[c].nunique() for c in clusters) if clusters else None
     return PanelFit(table, int(fit._N), label, fit, n_clusters)
 
@@ -87,8 +106,10 @@ def estimable_sample(df: pd.DataFrame, y: str, regressors: list[str], fixed_effe
         raise DesignError("the table has no rows, so the regression has no data")
     empty = [c for c in columns if df[c].isna().all()]
     if empty:
-        raise DesignError(f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} missing in every row, "
-                          "so the regression has no data")
+        raise DesignError(
+            f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} missing in every row, "
+            "so the regression has no data"
+        )
     data = df.dropna(subset=columns)
     if data.empty:
         raise DesignError(f"no row has all of {', '.join(columns)}, so the regression has no data")
@@ -100,30 +121,42 @@ def estimable_sample(df: pd.DataFrame, y: str, regressors: list[str], fixed_effe
             break
         data = data[~alone]
     if data.empty:
-        raise DesignError(f"every row is alone in its group of {' or '.join(fixed_effects)} (one observation per "
-                          "group), so the fixed effects leave nothing to compare")
+        raise DesignError(
+            f"every row is alone in its group of {' or '.join(fixed_effects)} (one observation per "
+            "group), so the fixed effects leave nothing to compare"
+        )
     if data[y].nunique() < 2:
         raise DesignError(f"{y} takes a single value in the {len(data):,} usable rows, so there is nothing to explain")
     outcome_absorbed = [fe for fe in fixed_effects if data.groupby(fe, observed=True)[y].nunique().max() < 2]
     if outcome_absorbed:
-        raise DesignError(f"{y} never changes within a {outcome_absorbed[0]}, so the {outcome_absorbed[0]} fixed "
-                          "effects explain it entirely and no coefficient can be estimated")
+        raise DesignError(
+            f"{y} never changes within a {outcome_absorbed[0]}, so the {outcome_absorbed[0]} fixed "
+            "effects explain it entirely and no coefficient can be estimated"
+        )
     for regressor in regressors:
         if data[regressor].nunique() < 2:
-            raise DesignError(f"{regressor} takes a single value in the {len(data):,} usable rows, so its coefficient "
-                              "cannot be estimated")
+            raise DesignError(
+                f"{regressor} takes a single value in the {len(data):,} usable rows, so its coefficient "
+                "cannot be estimated"
+            )
         absorbed = [fe for fe in fixed_effects if data.groupby(fe, observed=True)[regressor].nunique().max() < 2]
         if absorbed:
-            raise DesignError(f"{regressor} never changes within a {absorbed[0]}, so the {absorbed[0]} fixed effects "
-                              "absorb it and its coefficient cannot be estimated")
+            raise DesignError(
+                f"{regressor} never changes within a {absorbed[0]}, so the {absorbed[0]} fixed effects "
+                "absorb it and its coefficient cannot be estimated"
+            )
     for name in clusters:
         if data[name].nunique() < 2:
-            raise DesignError(f"the errors are clustered by {name}, but the usable rows come from a single {name}; "
-                              "clustered errors need at least two")
+            raise DesignError(
+                f"the errors are clustered by {name}, but the usable rows come from a single {name}; "
+                "clustered errors need at least two"
+            )
     levels = sum(data[fe].nunique() for fe in fixed_effects) - max(len(fixed_effects) - 1, 0)
     if len(data) - levels - len(regressors) < 1:
-        raise DesignError(f"only {len(data):,} usable rows for {len(regressors)} coefficient(s) and {levels} "
-                          "fixed-effect levels: nothing is left to estimate the errors")
+        raise DesignError(
+            f"only {len(data):,} usable rows for {len(regressors)} coefficient(s) and {levels} "
+            "fixed-effect levels: nothing is left to estimate the errors"
+        )
     return data
 
 
@@ -159,7 +192,9 @@ def _unused_name(df: pd.DataFrame, stem: str) -> str:
     return name
 
 
-def wild_cluster_bootstrap(result: PanelFit, term: str, reps: int = WILD_BOOTSTRAP_REPS, seed: int = WILD_BOOTSTRAP_SEED) -> dict:
+def wild_cluster_bootstrap(
+    result: PanelFit, term: str, reps: int = WILD_BOOTSTRAP_REPS, seed: int = WILD_BOOTSTRAP_SEED
+) -> dict:
     """Wild cluster bootstrap p-value for H0: coefficient of `term` = 0 (one-way clustered fits only)."""
     if not result.vcov.startswith("CRV1") or " and " in result.vcov:
         raise ValueError("the wild cluster bootstrap needs a fit clustered by one variable")
@@ -180,4 +215,8 @@ def joint_test(result: PanelFit, terms: list[str]) -> dict:
     from scipy import stats
 
     df_denominator = result.fit._df_t if hasattr(result.fit, "_df_t") else result.n_obs - len(names)
-    return {"F": statistic, "df": (len(terms), int(df_denominator)), "pvalue": float(stats.f.sf(statistic, len(terms), df_denominator))}
+    return {
+        "F": statistic,
+        "df": (len(terms), int(df_denominator)),
+        "pvalue": float(stats.f.sf(statistic, len(terms), df_denominator)),
+    }

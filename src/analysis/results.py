@@ -109,6 +109,7 @@ def headline(estimates: pd.DataFrame) -> pd.DataFrame:
     if estimates.empty:
         return estimates
     keep = [
-        PREFERRED.get(s) == (e, m) for s, e, m in zip(estimates["study"], estimates["estimand"], estimates["method"], strict=False)
+        PREFERRED.get(s) == (e, m)
+        for s, e, m in zip(estimates["study"], estimates["estimand"], estimates["method"], strict=False)
     ]
     return estimates[keep].reset_index(drop=True)

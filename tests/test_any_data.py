@@ -1,0 +1,138 @@
+"""Any contract-valid dataset gives a complete report that says what it could not do.
+
+The variants (tests/variants.py) are the data a new user brings: optional columns
+missing, programmes absent, one province, early or late windows, other formats, opaque
+ids. Each passes `validate` with nothing quarantined; the report must complete on each,
+every notebook "ok", with the expected sentences where an analysis was not possible.
+The full matrix is `slow` (a report per variant); one hard variant runs in the fast suite.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from variants import (
+    BASE_SCALE,
+    BASE_SEED,
+    VARIANTS,
+    VARIANTS_BY_NAME,
+    Variant,
+    base_world,
+    drop_columns,
+    optional_columns,
+    without_programs,
+    write_variant,
+)
+
+from analysis.data import load
+from analysis.report import build
+
+pytestmark = pytest.mark.xdist_group("notebooks")
+
+
+@pytest.fixture(scope="module")
+def world(world_factory):
+    return base_world(world_factory(seed=BASE_SEED, scale=BASE_SCALE))
+
+
+def dataset(world, tmp_path, variant: Variant) -> Path:
+    tables, truth = world
+    return write_variant(variant, tables, truth, tmp_path / variant.name)
+
+
+def report(world, tmp_path, variant: Variant):
+    result = build(
+        dataset(world, tmp_path, variant),
+        variant.period,
+        out=tmp_path / "reports" / variant.name,
+        jobs=2,
+        allow_failures=True,
+        log=lambda *_: None,
+    )
+    failed = {
+        n.name: f"{n.status}: {n.message.splitlines()[0] if n.message else ''}"
+        for n in result.notebooks
+        if n.status != "ok"
+    }
+    assert not failed, failed
+    return result
+
+
+def page_text(result, notebook: str) -> str:
+    return (result.out / f"{notebook}.html").read_text(encoding="utf-8")
+
+
+def test_every_variant_is_contract_valid(world, tmp_path):
+    assert len(VARIANTS) >= 25
+    for variant in VARIANTS:
+        loaded = load(dataset(world, tmp_path, variant))
+        assert loaded.quarantine.empty, variant.name
+        assert loaded.reconciliation()["balanced"].all()
+
+
+HARD = Variant(
+    "no-optional-columns-no-programs",
+    lambda tables: without_programs()(drop_columns(*optional_columns())(tables)),
+    period="2021Q4",
+)
+
+
+def test_report_completes_without_optional_columns_or_programmes(world, tmp_path):
+    result = report(world, tmp_path, HARD)
+    manifest = json.loads((result.out / "manifest.json").read_text())
+    limits = manifest["limitations"]
+    assert limits.get("03_cross_region_enforcement"), "the cross-region study must say it had no programme to study"
+    index = (result.out / "index.html").read_text()
+    assert "What this data could not support" in index
+    for name in ("02_surprise_inspections", "03_cross_region_enforcement", "04_team_expansion"):
+        assert "output_error" not in page_text(result, name) and "Traceback" not in page_text(result, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_report_completes_on_variant(world, tmp_path, variant):
+    result = report(world, tmp_path, variant)
+    for notebook, sentences in variant.expect.items():
+        text = page_text(result, notebook)
+        for sentence in sentences:
+            assert sentence in text, f"{variant.name}: {notebook} does not say {sentence!r}"
+
+
+def estimates_of(world, tmp_path, name: str) -> pd.DataFrame:
+    result = report(world, tmp_path, VARIANTS_BY_NAME[name])
+    frame = pd.read_csv(result.out / "estimates.csv")
+    return frame.sort_values(["study", "outcome", "estimand", "method"]).reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_estimates_do_not_depend_on_row_order_format_or_ids(world, tmp_path):
+    reference = estimates_of(world, tmp_path, "base")
+    assert len(reference) > 50
+    for name in ("rows-shuffled", "csv", "duckdb", "opaque-ids"):
+        other = estimates_of(world, tmp_path, name)
+        pd.testing.assert_frame_equal(
+            other[["study", "outcome", "estimand", "method"]], reference[["study", "outcome", "estimand", "method"]]
+        )
+        for column in ("estimate", "std_error", "n_obs"):
+            np.testing.assert_allclose(
+                other[column], reference[column], rtol=1e-8, atol=1e-10, err_msg=f"{name}: {column}"
+            )
+
+
+def test_a_missing_result_says_why_where_it_is_first_shown():
+    from analysis.limits import Limitations, Unavailable
+
+    limits = Limitations()
+
+    def impossible():
+        raise Unavailable("the data has no Jiangsu")
+
+    result = limits.run("Jiangsu", impossible)  # assigned, not displayed
+    first = limits.run("Jiangsu", str, result.frame)._repr_html_()
+    again = limits.run("Jiangsu", str, result.withheld)._repr_html_()
+    assert "the data has no Jiangsu" in first and "see above" in again
+    assert limits.items == [("Jiangsu", "the data has no Jiangsu.")]
