@@ -59,7 +59,10 @@ def build(
     during the build) before anything is published. A failing notebook does not stop the
     others; check `BuildResult.ok`. A build with failed notebooks replaces the report at
     `out` only with `allow_failures`; otherwise it is kept beside it (`BuildResult.out`
-    says where) and the last good report stays.
+    says where) and the last good report stays. Executed notebooks are cached beside the
+    report; after the build the least recently used ones are removed until the cache is
+    within `cache_limit_bytes`. The index compares the main estimates with `previous` (a
+    built report; default: the previous quarter's report beside `out`, when there is one).
     """
     started = time.perf_counter()
     if jobs is not None and jobs < 1:
