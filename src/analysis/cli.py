@@ -40,24 +40,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, low: int, high: int | None = None, high_text: str = "") -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < low or (high is not None and value > high):
+        allowed = f"at least {low}" if high is None else f"between {low} and {high_text or high}"
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2**63 - 1, got {value}")
-    return value
+    return _whole_number(text, 0, 2**63 - 1, "2**63 - 1")
 
 
 def _scale(text: str) -> float:

@@ -6,8 +6,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,17 +105,17 @@ def build(
         pool = WorkerPool(min(jobs, len(specs)))
         try:
             job = _Build(
-                specs,
-                data_path,
-                period,
-                out,
-                notebooks_dir,
-                cache_dir,
-                base_record,
-                force,
-                allow_failures,
-                log,
-                Path(previous).resolve() if previous else None,
+                specs=specs,
+                data_path=data_path,
+                period=period,
+                out=out,
+                notebooks_dir=notebooks_dir,
+                cache_dir=cache_dir,
+                record=base_record,
+                force=force,
+                allow_failures=allow_failures,
+                log=log,
+                previous=Path(previous).resolve() if previous else None,
             )
             return job.run(given, pool, started)
         finally:
@@ -122,26 +123,21 @@ def build(
             cache.prune(cache_dir, cache_limit_bytes)
 
 
+@dataclass
 class _Build:
     """One build's context: what it reads, where it writes, and how it decides to publish."""
 
-    def __init__(
-        self,
-        specs,
-        data_path,
-        period,
-        out,
-        notebooks_dir,
-        cache_dir,
-        base_record,
-        force,
-        allow_failures,
-        log,
-        previous: Path | None = None,
-    ):
-        self.specs, self.data_path, self.period, self.out, self.previous = specs, data_path, period, out, previous
-        self.notebooks_dir, self.cache_dir, self.record = notebooks_dir, cache_dir, base_record
-        self.force, self.allow_failures, self.log = force, allow_failures, log
+    specs: tuple[schema.NotebookSpec, ...]
+    data_path: Path
+    period: str
+    out: Path
+    notebooks_dir: Path
+    cache_dir: Path
+    record: dict  # the run record, completed as the build goes
+    force: bool
+    allow_failures: bool
+    log: Callable[[str], object]
+    previous: Path | None = None
 
     def run(self, given: dict, pool: WorkerPool, started: float) -> BuildResult:
         # Heavy imports only past the up-to-date check, so an unchanged rerun stays fast.
