@@ -122,23 +122,8 @@ def test_estimates_do_not_depend_on_row_order_format_or_ids(world, tmp_path):
         for column in ("estimate", "n_obs"):
             np.testing.assert_allclose(other[column], reference[column], rtol=1e-8, err_msg=f"{name}: {column}")
         # pyfixest's demeaning iterates to a tolerance of 1e-8, so row order moves standard errors in
-        # the 8th digit (seen: 3e-8 relative). Relabelled ids are a known gap: see the test below.
-        same_ids = name != "opaque-ids"
-        rows = reference.index if same_ids else reference.index[reference["study"] != "cross_region"]
-        np.testing.assert_allclose(
-            other.loc[rows, "std_error"], reference.loc[rows, "std_error"], rtol=1e-6, err_msg=f"{name}: std_error"
-        )
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: cross-region standard errors on the unbalanced path depend on the "
-    "order of region ids (up to 11% with hashed ids); estimates do not",
-)
-def test_cross_region_standard_errors_do_not_depend_on_id_labels(world, tmp_path):
-    reference, other = estimates_of(world, tmp_path, "base"), estimates_of(world, tmp_path, "opaque-ids")
-    np.testing.assert_allclose(other["std_error"], reference["std_error"], rtol=1e-6)
+        # the 8th digit (seen: 3e-8 relative).
+        np.testing.assert_allclose(other["std_error"], reference["std_error"], rtol=1e-6, err_msg=f"{name}: std_error")
 
 
 def test_a_missing_result_says_why_where_it_is_first_shown():

@@ -174,3 +174,55 @@ def test_thin_cohorts_are_left_out_with_a_note(world_results):
     label = design.labels[thin_cohort]
     assert any(f"those adopting in {label} (2 regions)" in note for note in result.notes), result.notes
     assert thin_cohort not in set(result.group_time.table["group"])
+
+
+def _with_gaps(mpdta: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
+    """mpdta with 10% of county-years missing: an unbalanced panel."""
+    rng = np.random.default_rng(seed)
+    return mpdta.loc[rng.random(len(mpdta)) > 0.1, ["lemp", "year", "countyreal", "first.treat"]]
+
+
+def test_unbalanced_standard_errors_do_not_depend_on_how_units_are_labelled(mpdta):
+    """moderndid 0.2 pairs influence functions (sorted ids) with cohorts (first appearance) on this path."""
+    gappy = _with_gaps(mpdta)
+    relabel = dict(zip(gappy["countyreal"].unique(), np.random.default_rng(1).permutation(5000)))
+    labelled = {
+        "as published": gappy,
+        "permuted numbers": gappy.assign(countyreal=gappy["countyreal"].map(relabel)),
+        "text": gappy.assign(countyreal="c" + gappy["countyreal"].map(relabel).astype(str)),
+    }
+    errors = {}
+    for name, data in labelled.items():
+        gt = did.att_gt(data, "lemp", "year", "countyreal", "first.treat", est_method="reg", allow_unbalanced_panel=True)
+        errors[name] = [did.aggte(gt, kind).std_error for kind in ("simple", "dynamic", "group")]
+    for name, values in errors.items():
+        np.testing.assert_allclose(values, errors["as published"], rtol=1e-10, err_msg=name)
+
+
+def test_unbalanced_standard_errors_equal_moderndid_when_its_two_unit_orders_agree(mpdta):
+    """Labelled so sorted ids are already in first-appearance order, moderndid itself is right: match it."""
+    import moderndid
+
+    gappy = _with_gaps(mpdta)
+    units = gappy.groupby("countyreal").agg(first=("year", "min"), cohort=("first.treat", "first"))
+    units["cohort"] = units["cohort"].replace(0, np.inf)
+    order = units.sort_values(["first", "cohort"], kind="stable").index
+    aligned = gappy.assign(countyreal=gappy["countyreal"].map(dict(zip(order, range(len(order))))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = moderndid.att_gt(
+            aligned, yname="lemp", tname="year", idname="countyreal", gname="first.treat", est_method="reg",
+            panel=False, allow_unbalanced_panel=True, boot=False, cband=False,
+        )
+        expected = float(moderndid.aggte(reference, type="simple", boot=False, cband=False).overall_se)
+    shuffled = gappy.assign(countyreal=100_000 - gappy["countyreal"])  # another labelling, reversed order
+    gt = did.att_gt(shuffled, "lemp", "year", "countyreal", "first.treat", est_method="reg", allow_unbalanced_panel=True)
+    assert did.aggte(gt, "simple").std_error == pytest.approx(expected, rel=1e-10)
+
+
+def test_a_unit_with_two_adoption_dates_is_refused(mpdta):
+    broken = mpdta.copy()
+    row = broken.index[broken["first.treat"] == 0][0]
+    broken.loc[row, "first.treat"] = 2006
+    with pytest.raises(did.DesignError, match="1 unit.* more than one first-treatment period"):
+        did.att_gt(broken, "lemp", "year", "countyreal", "first.treat")

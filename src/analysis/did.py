@@ -17,6 +17,7 @@ effects that change over time they mix in already-treated units as controls.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -117,11 +118,12 @@ def att_gt(
     notes = _check_cohorts(df, tname, idname, gname, control_group, anticipation)
     xformla, dropped = _usable_covariates(df, tname, idname, xformla)
     notes += dropped
-    layout = {}
-    if allow_unbalanced_panel and not _balanced(df, tname, idname):
+    layout, unbalanced = {}, allow_unbalanced_panel and not _balanced(df, tname, idname)
+    if unbalanced:
         # moderndid 0.2's panel path has no unbalanced form (it fails on a missing outcomes
         # tensor); its repeated-cross-section path with the unit id is R did's unbalanced one.
         layout = {"panel": False, "allow_unbalanced_panel": True}
+        df, expected_cohorts = _units_in_moderndid_order(df, yname, tname, idname, gname, xformla, anticipation)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -144,6 +146,8 @@ def att_gt(
         except ValueError as err:
             raise DesignError(f"no group-time effect can be estimated: {err}") from err
     notes += _library_notes(caught)
+    if unbalanced:
+        _check_unit_order(result, expected_cohorts)
     z = stats.norm.ppf(1 - alpha / 2)
     table = pd.DataFrame(
         {
@@ -170,8 +174,45 @@ def _balanced(df: pd.DataFrame, tname: str, idname: str) -> bool:
     return bool(len(df) == counts.sum() and (counts == df[tname].nunique()).all())
 
 
+def _units_in_moderndid_order(df, yname, tname, idname, gname, xformla, anticipation):
+    """The panel with unit ids recoded 0..n-1 in the order moderndid 0.2 lists units when unbalanced.
+
+    That path sums each unit's influence function in sorted-id order but hands `aggte` the
+    units' cohorts in order of first appearance (rows sorted by period, cohort, id). The two
+    agree only when ids happen to sort that way; otherwise aggregated standard errors depend
+    on how the ids are labelled. With these codes both orders are the same. Returns the
+    recoded panel and the cohort of each unit moderndid keeps, in that order (0 = never).
+    """
+    formula_columns = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", xformla or "")) & set(df.columns)
+    df = df.dropna(subset=[yname, tname, idname, gname, *sorted(formula_columns)])  # as moderndid drops them
+    last_period = df[tname].max()
+    cohort = df[gname].where((df[gname] > 0) & (df[gname] <= last_period), np.inf)  # moderndid: never = inf
+    units = (
+        pd.DataFrame({"unit": df[idname], "first": df[tname], "cohort": cohort})
+        .groupby("unit", sort=True)
+        .agg(first=("first", "min"), cohort=("cohort", "first"))
+        .sort_values(["first", "cohort"], kind="stable")
+    )
+    codes = pd.Series(np.arange(len(units)), index=units.index)
+    kept = units["cohort"] > df[tname].min() + anticipation  # moderndid drops units treated from the start
+    return df.assign(**{idname: df[idname].map(codes).to_numpy()}), units.loc[kept, "cohort"].to_numpy()
+
+
+def _check_unit_order(result, expected_cohorts: np.ndarray) -> None:
+    """Refuse to go on if moderndid's unit order is not the one `_units_in_moderndid_order` assumes."""
+    cohorts = np.asarray(result.G, dtype=float) if result.G is not None else np.array([])
+    if not np.array_equal(cohorts, expected_cohorts):
+        raise RuntimeError(
+            "moderndid lists units in an unexpected order on its unbalanced path, so aggregated "
+            "standard errors would be wrong; check the installed moderndid version against did.py"
+        )
+
+
 def _check_cohorts(df, tname, idname, gname, control_group, anticipation) -> list[str]:
     """Refuse designs `did` would quietly change; note units it leaves out."""
+    changing = int((df.groupby(idname)[gname].nunique() > 1).sum())
+    if changing:
+        raise DesignError(f"{changing} unit(s) have more than one first-treatment period ({gname}); it must be one per unit")
     groups = df.groupby(idname)[gname].first()
     first_period = df[tname].min()
     never = int((groups == 0).sum())
