@@ -29,7 +29,7 @@ $(CHROMIUM):
 lint: env
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/nbqa ruff notebooks --ignore E402,B018  # a cell ending in an expression displays it
+	$(BIN)/nbqa ruff notebooks --ignore E402,B018,E501  # a cell ending in an expression displays it; parameters cells hold long defaults
 	$(BIN)/mypy
 
 # The fast suite (everything but `slow`); `test-all` adds the long simulations and the any-data matrix.

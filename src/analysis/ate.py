@@ -8,16 +8,28 @@
   `teffects aipw` does not offer, the doubly robust IPW-regression-adjustment
   estimator (`teffects ipwra, atet`: weighted outcome models, control weights e/(1-e));
 - standard errors from the stacked M-estimation sandwich (propensity, outcome and
-  effect equations together, divisor n), as `teffects` reports them. Intervals are
-  normal-based.
+  effect equations together, divisor n), as `teffects` reports them; with `cluster=`,
+  the influence functions are summed within clusters first, with the small-sample
+  factor G/(G-1), as `teffects ..., vce(cluster id)` does. Intervals are normal-based.
+
+Covariates are given as a list of columns (text and categorical columns become dummies)
+or as the right-hand side of a formula in patsy style, read by formulaic
+("mmarried + mage + I(mage**2) + C(region) * C(industry)"). Either way the models have
+one intercept, and constant or redundant columns are left out with a note.
 
 Propensity models are fitted with statsmodels (Logit / Probit, unpenalised); the
 sandwich uses their analytic score and Hessian. Checked against Stata's published
-teffects results on cattaneo2 (tests/golden/).
+teffects results on cattaneo2 (tests/golden/), with the covariates written both as
+columns and as a formula (`mage` squared inside the formula).
+
+Results come as `Estimate` (one effect) and `Estimates` (a list of them); both have
+`.tidy()` (a data frame with the columns of estimates.csv) and `.summary()` (text).
 """
 
 from __future__ import annotations
 
+import ast
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +46,16 @@ ESTIMANDS = ("ATE", "ATT")
 PROPENSITY_MODELS = {"logit": sm.Logit, "probit": sm.Probit}
 OVERLAP_TOLERANCE = 1e-5  # Stata teffects' pstolerance(): propensities closer than this to 0 or 1 are an error
 COLLINEAR_TOLERANCE = 1e-9  # a column whose variance left after the earlier ones is below this share is redundant
+TIDY_COLUMNS = ["outcome", "estimand", "method", "estimate", "std_error", "ci_low", "ci_high", "n_obs"]
+METHOD_NAMES = {
+    "naive": "difference in means",
+    "regression": "regression adjustment",
+    "ipw": "inverse-probability weighting",
+    "aipw": "augmented IPW (doubly robust)",
+}
+
+Covariates = list[str] | str
+"""Covariates as a list of column names, or as a formula's right-hand side ("a + C(b) + I(c**2)")."""
 
 
 class OverlapError(ValueError):
@@ -55,10 +77,40 @@ class Estimate:
     control_mean: float = float("nan")  # potential-outcome mean without treatment (ATE) or of the treated (ATT)
     diagnostics: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what was done to make the design estimable, in words
+    n_clusters: int | None = None  # clusters the standard error allows for (None: independent units)
+    vcov: str = "robust"  # how the standard error was computed: "robust", "Welch", "clustered by <column>"
+    alpha: float = 0.05  # the interval is a 1 - alpha confidence interval
 
     def as_row(self, study: str) -> dict:
+        return {"study": study, **self._row()}
+
+    def tidy(self) -> pd.DataFrame:
+        """The estimate as a one-row table with the columns of estimates.csv (without the study)."""
+        return pd.DataFrame([self._row()], columns=TIDY_COLUMNS)
+
+    def summary(self) -> str:
+        """A few lines to read in a notebook: effect, standard error, interval, sample, notes."""
+        method = METHOD_NAMES.get(self.method, self.method)
+        if self.method == "aipw" and self.estimand == "ATT":
+            method = "IPW regression adjustment (doubly robust)"
+        sample = f"{self.n_obs:,} observations"
+        if self.n_clusters is not None:
+            sample += f" in {self.n_clusters:,} clusters"
+        number = _formatter(self.std_error)
+        lines = [
+            f"{self.estimand} of the treatment on {self.outcome or 'the outcome'}: {method}",
+            f"  effect          {number(self.estimate)}",
+            f"  standard error  {number(self.std_error)} ({self.vcov})",
+            f"  {_level(self.alpha):<16}[{number(self.ci_low)}, {number(self.ci_high)}]",
+            f"  n               {sample}",
+        ]
+        if not np.isnan(self.control_mean):
+            lines.append(f"  control mean    {number(self.control_mean)}")
+        lines += [f"  note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _row(self) -> dict:
         return {
-            "study": study,
             "outcome": self.outcome,
             "estimand": self.estimand,
             "method": self.method,
@@ -70,8 +122,73 @@ class Estimate:
         }
 
 
-def design_matrix(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Numeric and boolean columns as they are; categorical and text columns as dummies; plus a constant."""
+class Estimates(list[Estimate]):
+    """The estimates `estimate_many` returns: a list, with `.tidy()` and `.summary()` for all of them."""
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per estimate, with the columns of estimates.csv (without the study)."""
+        if not self:
+            return pd.DataFrame(columns=TIDY_COLUMNS)
+        return pd.concat([estimate.tidy() for estimate in self], ignore_index=True)
+
+    def summary(self) -> str:
+        """Each estimate's summary, separated by blank lines."""
+        return "\n\n".join(estimate.summary() for estimate in self)
+
+
+def _formatter(std_error: float):
+    """Numbers shown to three significant digits of the standard error (five digits when there is none)."""
+    if not np.isfinite(std_error) or std_error <= 0:
+        return lambda value: f"{value:,.5g}"
+    decimals = min(10, max(0, 2 - int(np.floor(np.log10(std_error)))))
+    return lambda value: f"{value:,.{decimals}f}"
+
+
+def _level(alpha: float) -> str:
+    return f"{100 * (1 - alpha):g}% CI"
+
+
+# --- covariates: columns or a formula -------------------------------------------------------------
+
+
+def design_matrix(df: pd.DataFrame, columns: Covariates) -> pd.DataFrame:
+    """The covariates as a numeric matrix with a constant first.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table the covariates are columns of.
+    columns : list of str or str
+        Column names: numeric and boolean columns enter as they are, categorical and text
+        columns as dummies (the first level left out). Or a formula's right-hand side in
+        patsy style, read by formulaic, e.g. ``"C(region) * C(industry) + size"`` or
+        ``"age + I(age**2)"`` (``numpy`` is available as ``np``; a leading ``~`` is allowed).
+        As in patsy, ``age:age`` is ``age`` itself, not its square: write ``I(age**2)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per row of `df`, float columns, ``const`` first. A formula always gets
+        this one intercept, even if it removes its own (``- 1`` or ``0 +``).
+
+    Raises
+    ------
+    KeyError
+        A column named, or read by the formula, is not in `df`.
+    ValueError
+        The formula cannot be parsed, has a left-hand side, or cannot be evaluated on `df`
+        (for instance a missing value in a column it reads).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"age": [20.0, 30.0, 40.0], "region": ["north", "south", "north"]})
+    >>> list(design_matrix(df, ["age", "region"]).columns)
+    ['const', 'age', 'region_south']
+    >>> list(design_matrix(df, "age + I(age**2) + C(region)").columns)
+    ['const', 'age', 'I(age ** 2)', 'C(region)[T.south]']
+    """
+    if isinstance(columns, str):
+        return _formula_matrix(df, columns)
     parts = []
     for name in columns:
         if name not in df.columns:
@@ -90,12 +207,115 @@ def design_matrix(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return matrix
 
 
+def covariate_columns(covariates: Covariates) -> list[str]:
+    """The table columns a covariate list or formula reads, in order of first appearance.
+
+    For a formula these are the names its terms use as values (not the functions such as
+    ``C`` or ``I``, nor modules such as ``np``). A formula that cannot be parsed raises
+    ValueError naming it.
+    """
+    if not isinstance(covariates, str):
+        return list(covariates)
+    names: list[str] = []
+    for term in _parse_formula(covariates):
+        for factor in term.factors:
+            method = getattr(factor.eval_method, "value", factor.eval_method)
+            if method == "lookup":
+                names.append(factor.expr)
+            elif method == "python":
+                names += _python_variables(factor.expr, covariates)
+    return list(dict.fromkeys(names))
+
+
+def _parse_formula(formula: str) -> Any:
+    """formulaic's parsed right-hand side (a SimpleFormula: an iterable of terms)."""
+    from formulaic import Formula, SimpleFormula  # type: ignore[import-untyped]
+
+    try:
+        parsed = Formula(formula)
+    except Exception as err:  # formulaic raises its own errors for syntax, missing context and more
+        raise ValueError(f"the covariate formula {formula!r} cannot be read: {_first_line(err)}") from err
+    if not isinstance(parsed, SimpleFormula):
+        raise ValueError(
+            f"the covariate formula {formula!r} should be a right-hand side only (no 'outcome ~'); the outcome "
+            "and the treatment are given separately"
+        )
+    return parsed
+
+
+def _python_variables(expression: str, formula: str) -> list[str]:
+    """Names a Python factor such as ``I(mage ** 2)`` or ``np.log(`a b`)`` uses as values."""
+    quoted = re.findall(r"`([^`]+)`", expression)
+    for position, name in enumerate(quoted):
+        expression = expression.replace(f"`{name}`", f"__quoted_{position}__", 1)
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as err:
+        raise ValueError(f"the covariate formula {formula!r} cannot be read: {err.msg} in {expression!r}") from err
+    not_values = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    not_values |= {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    names = sorted(
+        (node for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in not_values),
+        key=lambda node: node.col_offset,
+    )
+    placeholders = {f"__quoted_{position}__": name for position, name in enumerate(quoted)}
+    return [placeholders.get(node.id, node.id) for node in names]
+
+
+def _formula_matrix(df: pd.DataFrame, formula: str) -> pd.DataFrame:
+    """The formula's model matrix with its intercept (if any) replaced by one ``const`` column first."""
+    parsed = _parse_formula(formula)
+    absent = [name for name in covariate_columns(formula) if name not in df.columns]
+    if absent:
+        raise KeyError(
+            f"{', '.join(map(repr, absent))} (in the covariate formula {formula!r}) is not a column of the table"
+        )
+    try:
+        matrix = parsed.get_model_matrix(df, context={"np": np}, na_action="raise")
+    except Exception as err:  # whatever the formula's Python does wrong: name the formula
+        raise ValueError(f"the covariate formula {formula!r} cannot be evaluated: {_first_line(err)}") from err
+    matrix = pd.DataFrame(matrix).astype("float64").drop(columns="Intercept", errors="ignore")
+    matrix.insert(0, "const", 1.0)
+    return matrix
+
+
+def _first_line(err: Exception) -> str:
+    """An error's message without formulaic's multi-line, colour-coded pointer."""
+    text = re.sub(r"\x1b\[[0-9;]*m|[⧛⧚]", "", str(err)).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def drop_redundant(matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Drop columns that are constant or a linear combination of earlier ones, as Stata omits them.
 
     Columns are taken in order: each is kept when some of its variation is left after the
     columns kept before it (a sequential Cholesky of X'X, so later columns are the ones
-    dropped). Returns the kept columns and the names of the dropped ones.
+    dropped). A column is redundant when less than ``COLLINEAR_TOLERANCE`` of its sum of
+    squares is left.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        A design matrix, usually from `design_matrix` (so ``const`` first, and kept).
+
+    Returns
+    -------
+    kept : pandas.DataFrame
+        The columns kept, in their order.
+    dropped : list of str
+        The names of the columns left out.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        Not in practice: the kept columns are linearly independent by construction.
+
+    Examples
+    --------
+    >>> matrix = pd.DataFrame({"const": 1.0, "a": [1.0, 2, 3], "b": [2.0, 4, 6], "c": [5.0, 5, 5]})
+    >>> kept, dropped = drop_redundant(matrix)
+    >>> list(kept.columns), dropped
+    (['const', 'a'], ['b', 'c'])
     """
     x = matrix.to_numpy(dtype=float)
     gram = x.T @ x
@@ -114,7 +334,7 @@ def drop_redundant(matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return matrix.iloc[:, kept], dropped
 
 
-def _design(df: pd.DataFrame, columns: list[str], model: str) -> tuple[np.ndarray, list[str]]:
+def _design(df: pd.DataFrame, columns: Covariates, model: str) -> tuple[np.ndarray, list[str]]:
     """The model's design matrix without redundant columns, and a note for each column left out."""
     matrix, dropped = drop_redundant(design_matrix(df, columns))
     notes = [
@@ -123,27 +343,91 @@ def _design(df: pd.DataFrame, columns: list[str], model: str) -> tuple[np.ndarra
     return matrix.to_numpy(), notes
 
 
+# --- estimators ---------------------------------------------------------------------------------
+
+
 def estimate_ate(
     df: pd.DataFrame,
     outcome: str,
     treatment: str,
-    covariates: list[str],
+    covariates: Covariates,
     method: str = "aipw",
     *,
     estimand: str = "ATE",
-    propensity_covariates: list[str] | None = None,
+    propensity_covariates: Covariates | None = None,
     propensity_model: str = "logit",
     overlap_tolerance: float = OVERLAP_TOLERANCE,
     alpha: float = 0.05,
+    cluster: str | None = None,
 ) -> Estimate:
     """Effect of binary `treatment` on `outcome`, adjusting for `covariates`.
 
-    `covariates` enter the outcome models (and the propensity model unless
-    `propensity_covariates` is given). Rows with a missing value in any column used
-    raise an error rather than being dropped silently. Covariates that are constant or
-    collinear are left out, with a note in `Estimate.notes` (as Stata omits them).
-    A propensity within `overlap_tolerance` of 0 or 1 (perfect prediction) raises
-    `OverlapError`, as `teffects` does with its `pstolerance()`.
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per unit.
+    outcome : str
+        Column of the outcome.
+    treatment : str
+        Column of the treatment: 0/1 or boolean, both values present.
+    covariates : list of str or str
+        The outcome models' covariates (and the propensity model's unless
+        `propensity_covariates` is given): column names, or a formula right-hand side
+        such as ``"mmarried + mage + I(mage**2) + C(region)"`` (see `design_matrix`).
+        Constant or collinear columns are left out, with a note in `Estimate.notes`
+        (as Stata omits them).
+    method : {"aipw", "naive", "regression", "ipw"}
+        ``naive`` is the difference in means; ``regression`` is regression adjustment
+        (`teffects ra`); ``ipw`` normalised inverse-probability weighting (`teffects ipw`);
+        ``aipw`` augmented IPW for the ATE (`teffects aipw`) and IPW regression adjustment
+        for the ATT (`teffects ipwra, atet`).
+    estimand : {"ATE", "ATT"}
+        Average effect over everyone, or over the treated.
+    propensity_covariates : list of str or str, optional
+        The propensity model's covariates, if not `covariates`; a list or a formula.
+    propensity_model : {"logit", "probit"}
+    overlap_tolerance : float
+        A propensity within this distance of 0 or 1 is an error (Stata's ``pstolerance()``).
+    alpha : float
+        The interval is a normal-based 1 - `alpha` confidence interval.
+    cluster : str, optional
+        Column identifying clusters (regions, firms, schools...) whose units' errors may
+        be correlated. The standard error then sums each unit's influence function
+        within its cluster: Var = G/(G-1) * sum_g (sum_{i in g} psi_i)^2 / n^2, with G
+        clusters and n units. G/(G-1) is the only small-sample factor (no (n-1)/(n-k)),
+        as for Stata's ``teffects ..., vce(cluster id)``. For ``naive``
+        psi_i = t_i (y_i - mu1) / p1 - (1 - t_i)(y_i - mu0) / p0, p1 the treated share.
+        None (the default): units are independent; the stacked-sandwich (robust) error
+        as `teffects` reports it, and Welch's error for ``naive``.
+
+    Returns
+    -------
+    Estimate
+        Effect, standard error, interval, sample size, number of clusters (if any), the
+        potential-outcome mean without treatment, propensity diagnostics and notes.
+
+    Raises
+    ------
+    KeyError
+        A column named (or read by a formula) is not in `df`.
+    ValueError
+        Unknown method, estimand or propensity model; a treatment that is not binary; a
+        missing value in a column used (rows are never dropped silently); a formula
+        that cannot be read; a cluster column with missing values or a single cluster;
+        an outcome model that cannot be fitted.
+    OverlapError
+        The propensity model predicts treatment (almost) perfectly.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"age": rng.uniform(20, 40, 500), "region": rng.integers(0, 25, 500)})
+    >>> df["treated"] = (rng.random(500) < 1 / (1 + np.exp(-(df["age"] - 30) / 5))).astype(int)
+    >>> df["y"] = 1.0 + 0.1 * df["age"] + 2.0 * df["treated"] + rng.normal(size=500)
+    >>> est = estimate_ate(df, "y", "treated", "age + I(age**2)", "aipw", cluster="region")
+    >>> est.n_clusters, est.vcov
+    (25, 'clustered by region')
+    >>> print(est.summary())  # doctest: +SKIP
     """
     return estimate_many(
         df,
@@ -156,6 +440,7 @@ def estimate_ate(
         propensity_model=propensity_model,
         overlap_tolerance=overlap_tolerance,
         alpha=alpha,
+        cluster=cluster,
     )[0]
 
 
@@ -163,68 +448,155 @@ def estimate_many(
     df: pd.DataFrame,
     outcomes: list[str],
     treatment: str,
-    covariates: list[str],
+    covariates: Covariates,
     methods: Sequence[str] = METHODS,
     estimands: Sequence[str] = ("ATE",),
     *,
-    propensity_covariates: list[str] | None = None,
+    propensity_covariates: Covariates | None = None,
     propensity_model: str = "logit",
     overlap_tolerance: float = OVERLAP_TOLERANCE,
     alpha: float = 0.05,
-) -> list[Estimate]:
-    """`estimate_ate` for several outcomes, methods and estimands, sharing the design
-    matrices and one propensity fit (same numbers, much less work)."""
+    cluster: str | None = None,
+) -> Estimates:
+    """`estimate_ate` for several outcomes, methods and estimands at once.
+
+    The design matrices and the one propensity fit are shared (same numbers as one
+    `estimate_ate` call each, much less work).
+
+    Parameters
+    ----------
+    df, treatment, covariates, propensity_covariates, propensity_model, overlap_tolerance, alpha, cluster
+        As for `estimate_ate`.
+    outcomes : list of str
+        Outcome columns.
+    methods : sequence of str
+        Any of "naive", "regression", "ipw", "aipw" (default: all four).
+    estimands : sequence of str
+        Any of "ATE", "ATT" (default: the ATE only).
+
+    Returns
+    -------
+    Estimates
+        A list of `Estimate`, outcome by outcome, then estimand, then method; its
+        ``.tidy()`` is one table of them all and ``.summary()`` their text.
+
+    Raises
+    ------
+    KeyError, ValueError, OverlapError
+        As for `estimate_ate`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame({"age": rng.uniform(20, 40, 400), "sector": rng.choice(["a", "b", "c"], 400)})
+    >>> df["treated"] = (rng.random(400) < 0.4).astype(int)
+    >>> df["y"] = 0.1 * df["age"] + df["treated"] + rng.normal(size=400)
+    >>> df["z"] = df["y"] + rng.normal(size=400)
+    >>> results = estimate_many(df, ["y", "z"], "treated", ["age", "sector"], ["naive", "aipw"], ["ATE", "ATT"])
+    >>> len(results), list(results.tidy()["method"][:2])
+    (8, ['naive', 'aipw'])
+    """
     for outcome in outcomes:
         for method in methods:
             for estimand in estimands:
                 _check_arguments(df, outcome, treatment, method, estimand, propensity_model)
-    ps_columns = propensity_covariates if propensity_covariates is not None else covariates
-    used = list(dict.fromkeys([*outcomes, treatment, *covariates, *ps_columns]))
-    absent = [c for c in used if c not in df.columns]
-    if absent:
-        raise KeyError(f"{', '.join(map(repr, absent))} is not a column of the table")
-    missing = df[used].isna().any()
-    if missing.any():
-        raise ValueError(
-            f"missing values in {', '.join(missing[missing].index)}; impute or filter them explicitly first"
-        )
+    ps_spec = propensity_covariates if propensity_covariates is not None else covariates
+    read = [*outcomes, treatment, *covariate_columns(covariates), *covariate_columns(ps_spec)]
+    _check_columns(df, list(dict.fromkeys(read)), cluster)
+    clusters = _cluster_codes(df, cluster)
+    n_clusters = None if clusters is None else int(clusters.max()) + 1
     t = _binary(df[treatment], treatment)
-    uses_outcome_model = bool(set(methods) & {"regression", "aipw"})
-    uses_propensity = bool(set(methods) & {"ipw", "aipw"})
-    x_out, outcome_notes = _design(df, covariates, "outcome")
-    notes = outcome_notes if uses_outcome_model else []
-    propensity = None
-    if uses_propensity:
-        x_ps, ps_notes = _design(df, ps_columns, "propensity")
-        notes += ps_notes
-        propensity = _Propensity(t, x_ps, PROPENSITY_MODELS[propensity_model], overlap_tolerance)
+    x_out, propensity, notes = _shared_models(df, t, covariates, ps_spec, methods, propensity_model, overlap_tolerance)
     grams: dict = {}  # X'WX per weighting scheme, shared by every outcome
     z = stats.norm.ppf(1 - alpha / 2)
-    out = []
+    out = Estimates()
     for outcome in outcomes:
         y = df[outcome].to_numpy(dtype=float)
         for estimand in estimands:
             for method in methods:
                 if method == "naive":
-                    effect, se, control_mean, diagnostics = _naive(y, t, estimand)
+                    effect, se, control_mean, diagnostics = _naive(y, t, clusters)
                 else:
-                    effect, se, control_mean, diagnostics = _adjusted(y, t, x_out, propensity, method, estimand, grams)
+                    effect, se, control_mean, diagnostics = _adjusted(
+                        y, t, x_out, propensity, method, estimand, grams, clusters
+                    )
                 out.append(
                     Estimate(
-                        float(effect),
-                        float(se),
-                        float(effect - z * se),
-                        float(effect + z * se),
-                        int(len(y)),
-                        method,
-                        estimand,
-                        outcome,
-                        float(control_mean),
-                        diagnostics,
-                        [] if method == "naive" else list(notes),
+                        estimate=float(effect),
+                        std_error=float(se),
+                        ci_low=float(effect - z * se),
+                        ci_high=float(effect + z * se),
+                        n_obs=int(len(y)),
+                        method=method,
+                        estimand=estimand,
+                        outcome=outcome,
+                        control_mean=float(control_mean),
+                        diagnostics=diagnostics,
+                        notes=[] if method == "naive" else list(notes),
+                        n_clusters=n_clusters,
+                        vcov=_vcov_label(method, cluster),
+                        alpha=alpha,
                     )
                 )
     return out
+
+
+def _shared_models(df, t, covariates, ps_spec, methods, propensity_model, overlap_tolerance):
+    """The outcome design matrix, the propensity fit (None if no method uses one), and notes on left-out columns."""
+    x_out, outcome_notes = _design(df, covariates, "outcome")
+    notes = outcome_notes if set(methods) & {"regression", "aipw"} else []
+    propensity = None
+    if set(methods) & {"ipw", "aipw"}:
+        x_ps, ps_notes = _design(df, ps_spec, "propensity")
+        notes += ps_notes
+        propensity = _Propensity(t, x_ps, PROPENSITY_MODELS[propensity_model], overlap_tolerance)
+    return x_out, propensity, notes
+
+
+def _check_columns(df: pd.DataFrame, used: list[str], cluster: str | None) -> None:
+    """Every column read is present and complete (rows are never dropped silently)."""
+    absent = [c for c in [*used, *([cluster] if cluster is not None else [])] if c not in df.columns]
+    if absent:
+        raise KeyError(f"{', '.join(map(repr, absent))} is not a column of the table")
+    if cluster is not None and (gaps := int(df[cluster].isna().sum())):
+        raise ValueError(
+            f"the cluster column {cluster!r} has {gaps:,} missing values; give those units a cluster or "
+            "filter them explicitly first"
+        )
+    missing = df[used].isna().any()
+    if missing.any():
+        raise ValueError(
+            f"missing values in {', '.join(missing[missing].index)}; impute or filter them explicitly first"
+        )
+
+
+def _cluster_codes(df: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
+    """Cluster of each row as 0..G-1 (None without clustering)."""
+    if cluster is None:
+        return None
+    codes = pd.factorize(df[cluster])[0]
+    if codes.max() < 1:
+        raise ValueError(f"the cluster column {cluster!r} has a single cluster; clustered errors need at least two")
+    return codes
+
+
+def _vcov_label(method: str, cluster: str | None) -> str:
+    if cluster is not None:
+        return f"clustered by {cluster}"
+    return "Welch" if method == "naive" else "robust"
+
+
+def _sandwich_se(influence: np.ndarray, clusters: np.ndarray | None) -> float:
+    """Standard error of a mean-zero influence function: sqrt(sum psi^2) / n, or clustered.
+
+    Clustered: sqrt(G/(G-1) * sum_g (sum_{i in g} psi_i)^2) / n, Stata's vce(cluster).
+    """
+    n = len(influence)
+    if clusters is None:
+        return float(np.sqrt(np.mean(influence**2) / n))
+    sums = np.bincount(clusters, weights=influence)
+    g = len(sums)
+    return float(np.sqrt(g / (g - 1) * np.sum(sums**2)) / n)
 
 
 class _Propensity:
@@ -276,32 +648,28 @@ def _binary(values: pd.Series, name: str) -> np.ndarray:
     return t
 
 
-def _naive(y, t, estimand):
-    """Difference in means with the unequal-variance (Welch) standard error."""
+def _naive(y, t, clusters):
+    """Difference in means with Welch's standard error, or the clustered one from its influence function.
+
+    The difference in means is the same for the ATE and the ATT (no covariates).
+    """
     treated, control = y[t == 1], y[t == 0]
-    effect = treated.mean() - control.mean()
-    se = np.sqrt(treated.var(ddof=1) / len(treated) + control.var(ddof=1) / len(control))
-    return effect, se, control.mean(), {}
+    mu1, mu0 = treated.mean(), control.mean()
+    if clusters is None:
+        se = np.sqrt(treated.var(ddof=1) / len(treated) + control.var(ddof=1) / len(control))
+    else:
+        p1 = t.mean()
+        influence = t * (y - mu1) / p1 - (1 - t) * (y - mu0) / (1 - p1)
+        se = _sandwich_se(influence, clusters)
+    return mu1 - mu0, se, mu0, {}
 
 
-def _adjusted(y, t, x_out, propensity, method, estimand, grams):
+def _adjusted(y, t, x_out, propensity, method, estimand, grams, clusters):
     """Point estimate and sandwich SE from stacked estimating equations."""
-    n = len(y)
     uses_ps = method != "regression"
     e = propensity.score if uses_ps else None
     pieces = _Moments(y, t, x_out, e, propensity if uses_ps else None, method, estimand, grams)
-    blocks, jacobian = pieces.moments()
     mu0, mu1 = pieces.mu
-    contrast = np.zeros(jacobian.shape[0])
-    contrast[-2:] = (-1.0, 1.0)
-    # Var(c'theta) = c' A^-1 B A^-T c / n with B = psi'psi / n; with v = A^-T c this is
-    # mean((psi v)^2) / n, which avoids forming the p x p meat (n p instead of n p^2).
-    v = np.linalg.solve(jacobian.T, contrast)
-    influence, start = np.zeros(n), 0
-    for matrix, scale in blocks:
-        part = matrix @ v[start : start + matrix.shape[1]]
-        influence += part if scale is None else scale * part
-        start += matrix.shape[1]
     diagnostics = {}
     if e is not None:
         diagnostics = {
@@ -309,7 +677,25 @@ def _adjusted(y, t, x_out, propensity, method, estimand, grams):
             "propensity_max": float(e.max()),
             "share_extreme_propensity": float(np.mean((e < 0.01) | (e > 0.99))),
         }
-    return mu1 - mu0, float(np.sqrt(np.mean(influence**2) / n)), mu0, diagnostics
+    return mu1 - mu0, _sandwich_se(_effect_influence(pieces), clusters), mu0, diagnostics
+
+
+def _effect_influence(pieces: _Moments) -> np.ndarray:
+    """Each unit's contribution psi_i to mu1 - mu0, so that Var = sum psi_i^2 / n^2 (iid).
+
+    Var(c'theta) = c' A^-1 B A^-T c / n with B = psi'psi / n; with v = A^-T c this is
+    mean((psi v)^2) / n, which avoids forming the p x p meat (n p instead of n p^2).
+    """
+    blocks, jacobian = pieces.moments()
+    contrast = np.zeros(jacobian.shape[0])
+    contrast[-2:] = (-1.0, 1.0)
+    v = np.linalg.solve(jacobian.T, contrast)
+    influence, start = np.zeros(pieces.n), 0
+    for matrix, scale in blocks:
+        part = matrix @ v[start : start + matrix.shape[1]]
+        influence += part if scale is None else scale * part
+        start += matrix.shape[1]
+    return influence
 
 
 class _Moments:

@@ -41,7 +41,54 @@ OUTCOME_WORDS = {
     "avg_case_value": ("the average case value", "cases"),
     "major_hazard_filing_rate": ("the filing rate when a major hazard is found", "inspections finding a major hazard"),
 }
-REFORM_WORDS = {"surprise_campaign": "a surprise-inspection campaign"}
+REFORM_WORDS = {  # how a page names each programme in a sentence
+    "cross_region": "cross-region enforcement",
+    "technical_inspectors": "the technical-inspector programme",
+    "surprise_campaign": "a surprise-inspection campaign",
+}
+CONTROL_GROUPS = ("nevertreated", "notyettreated")
+
+
+def reform_words(program: str) -> str:
+    """`program` as words in a sentence ("cross-region enforcement", "the training programme")."""
+    return REFORM_WORDS.get(program, f"the {program.replace('_', ' ')} programme")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The study's design choices (notebook 03's parameters), with R did's names.
+
+    `program` is any programme of the programs table: the same study then follows the
+    staggered adoption of that reform. `control_group` "nevertreated" falls back to the
+    not-yet-treated comparison (with a note) when too few regions never adopt;
+    "notyettreated" uses it throughout. `xformla` is a covariate formula on the
+    region-quarter panel's columns ("" for none), measured in each region's first quarter.
+    """
+
+    program: str = PROGRAM
+    control_group: str = "nevertreated"
+    anticipation: int = 0
+    base_period: str = "varying"
+    est_method: str = "reg"
+    xformla: str = ""
+    exclude_campaign_regions: bool = True
+
+    def __post_init__(self):
+        if self.control_group not in CONTROL_GROUPS:
+            raise ValueError(f"control_group must be one of {', '.join(CONTROL_GROUPS)}, got {self.control_group!r}")
+        if self.anticipation < 0:
+            raise ValueError(f"anticipation must be 0 or more quarters, got {self.anticipation}")
+
+    @property
+    def reform(self) -> str:
+        return reform_words(self.program)
+
+    @property
+    def excluded_programs(self) -> tuple[str, ...]:
+        """Reforms moving the same outcomes, whose regions are left out (never the one studied)."""
+        return tuple(p for p in ("surprise_campaign",) if self.exclude_campaign_regions and p != self.program)
+
+
 EFFECT_FORMATS = {
     "case_rate": lambda x: f"{100 * x:+.1f} percentage points",
     "avg_case_value": lambda x: f"{x:+,.0f} yuan",
@@ -53,12 +100,12 @@ class PanelError(ValueError):
     """The region-quarter panel cannot support the design (said in a sentence)."""
 
 
-def panel(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
+def panel(dataset: Dataset, last_period: str | None = None, program: str = PROGRAM) -> pd.DataFrame:
     """Region x quarter outcomes with adoption timing, every region with inspections.
 
     `t` numbers calendar quarters from the first quarter with inspections (1, 2, ...); a
     quarter without any inspection keeps its number, so event times stay in quarters.
-    `g` is the quarter number the region's cross_region programme started: 1 when it ran
+    `g` is the quarter number the region's `program` started: 1 when it ran
     from the first quarter or earlier, 0 when it had not started by the last quarter.
     `design` decides which regions enter the comparison.
     """
@@ -69,7 +116,7 @@ def panel(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
     first, last = int(ordinal.min()), int(ordinal.max())
     cells["t"] = ordinal - first + 1
     starts = {
-        region: pd.Period(start, freq="Q-DEC").ordinal for region, start in dataset.program_starts(PROGRAM).items()
+        region: pd.Period(start, freq="Q-DEC").ordinal for region, start in dataset.program_starts(program).items()
     }
     adoption = {region: max(start - first + 1, 1) for region, start in starts.items() if start <= last}
     cells["g"] = cells["region_id"].map(adoption).fillna(0).astype(int)
@@ -94,6 +141,7 @@ class Design:
     labels: dict[int, str]  # quarter number -> label
     timeline: pd.DataFrame  # region_id, g, adopted: one row per region compared
     notes: list[str] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
 
     def _repr_html_(self) -> str:
         return _paragraphs(self.notes or ["Every region with inspections enters the comparison."])
@@ -102,12 +150,23 @@ class Design:
         return f"Design({self.cells['region_id'].nunique()} regions; " + " ".join(self.notes) + ")"
 
 
-def design(dataset: Dataset, cells: pd.DataFrame, exclude_programs: tuple[str, ...] = ("surprise_campaign",)) -> Design:
+def design(
+    dataset: Dataset,
+    cells: pd.DataFrame,
+    exclude_programs: tuple[str, ...] | None = None,
+    settings: Settings | None = None,
+) -> Design:
     """The regions to compare, or `Unavailable` / `PanelError` saying in a sentence why no comparison is possible.
 
-    Left out, with a note: regions that ran a reform in `exclude_programs`, and regions that
-    already ran cross-region enforcement in the first quarter (no quarter before adoption).
+    `cells` come from `panel` with the same programme as `settings.program`. Left out, with
+    a note: regions that ran a reform in `exclude_programs` (default: the settings' choice,
+    the surprise campaign), and regions that already ran the programme in the first
+    quarter (no quarter before adoption).
     """
+    settings = settings or Settings()
+    if exclude_programs is None:
+        exclude_programs = settings.excluded_programs
+    reform, program = settings.reform, settings.program
     labels = quarter_labels(cells)
     if cells.empty:
         raise Unavailable("the data has no inspections in the report's window, so there is no region-quarter panel")
@@ -118,31 +177,36 @@ def design(dataset: Dataset, cells: pd.DataFrame, exclude_programs: tuple[str, .
             f"the data has inspections in only one quarter ({observed[0]}) up to the report quarter; "
             "comparing quarters before and after adoption needs at least two"
         )
-    starts = dataset.program_starts(PROGRAM)
+    starts = dataset.program_starts(program)
+    if not starts and dataset.scope:
+        raise Unavailable(
+            f"no region in this report's scope ({', '.join(dataset.scope)}) ran {reform}, so there is no "
+            "adopter to study"
+        )
     if not starts:
         raise Unavailable(
-            "the programs table has no cross_region programme, so no region is known to have adopted "
-            "cross-region enforcement and there is nothing to compare"
+            f"the programs table has no {program} programme, so no region is known to have adopted "
+            f"{reform} and there is nothing to compare"
         )
     if not (cells["g"] > 0).any():
         started = [s for s in starts.values() if s <= last]
         if not started:
             raise Unavailable(
-                f"no region started cross-region enforcement by {last} (the earliest start in the "
+                f"no region started {reform} by {last} (the earliest start in the "
                 f"programs table is {min(starts.values())}), so there is no adopter to study"
             )
         raise Unavailable(
-            f"none of the {len(started)} region(s) that started cross-region enforcement by {last} has "
+            f"none of the {len(started)} region(s) that started {reform} by {last} has "
             "inspections in the data, so there is no adopter to study"
         )
     notes = []
     excluded = sorted(_regions_with(dataset, exclude_programs) & set(cells["region_id"]))
     if excluded:
-        reforms = " or ".join(REFORM_WORDS.get(p, f"the {p} programme") for p in exclude_programs)
+        reforms = " or ".join(reform_words(p) for p in exclude_programs)
         cells = cells[~cells["region_id"].isin(excluded)]
         if not (cells["g"] > 0).any():
             raise Unavailable(
-                f"every region that adopted cross-region enforcement by {last} also ran {reforms}, a reform "
+                f"every region that adopted {reform} by {last} also ran {reforms}, a reform "
                 "that moves the same outcomes, so no adopter is left to compare"
             )
         notes.append(
@@ -154,14 +218,14 @@ def design(dataset: Dataset, cells: pd.DataFrame, exclude_programs: tuple[str, .
     early = int((regions["g"] == 1).sum())
     if early == int((regions["g"] > 0).sum()):
         raise PanelError(
-            f"every region in the comparison that adopted cross-region enforcement had done so by {first}, "
+            f"every region in the comparison that adopted {reform} had done so by {first}, "
             "the first quarter in the data, so no adopter is observed before adoption"
             + ("" if never else " and no region went without it")
             + "; there is nothing to compare"
         )
     if early:
         notes.append(
-            f"{early} region(s) already ran cross-region enforcement in {first}, the first quarter in the data, "
+            f"{early} region(s) already ran {reform} in {first}, the first quarter in the data, "
             "and are left out: no quarter before their adoption is observed."
         )
         cells = cells[cells["g"] != 1]
@@ -169,13 +233,13 @@ def design(dataset: Dataset, cells: pd.DataFrame, exclude_programs: tuple[str, .
     cohorts = sorted(regions.loc[regions["g"] > 0, "g"].unique())
     if never == 0 and len(cohorts) == 1:
         raise PanelError(
-            f"every region in the comparison adopted cross-region enforcement in {labels[cohorts[0]]} and none "
+            f"every region in the comparison adopted {reform} in {labels[cohorts[0]]} and none "
             "went without it, so there is no comparison group (no region that never adopted, or had not "
             "yet adopted)"
         )
     if never == 0:
         notes.append(
-            "No region in the comparison went without cross-region enforcement, so adopters are compared with "
+            f"No region in the comparison went without {reform}, so adopters are compared with "
             "regions that had not yet adopted (the not-yet-treated comparison) instead of regions that never "
             "adopted."
         )
@@ -191,7 +255,7 @@ def design(dataset: Dataset, cells: pd.DataFrame, exclude_programs: tuple[str, .
             "may be too small."
         )
     cells = cells.reset_index(drop=True)
-    return Design(cells, labels, adoption_timeline(cells), notes)
+    return Design(cells, labels, adoption_timeline(cells), notes, settings)
 
 
 def _regions_with(dataset: Dataset, programs: tuple[str, ...]) -> set[str]:
@@ -273,7 +337,8 @@ def estimate(design: Design, outcome: str, min_cell_size: int = DEFAULT_MIN_CELL
     Raises Unavailable (a sentence) when the outcome cannot be estimated.
     """
     name, basis = OUTCOME_WORDS[outcome]
-    cells, labels = design.cells, design.labels
+    cells, labels, settings = design.cells, design.labels, design.settings
+    reform = settings.reform
     data = cells.dropna(subset=[outcome])
     notes: list[str] = []
     where = f"{outcome}: regions left out"
@@ -304,20 +369,20 @@ def estimate(design: Design, outcome: str, min_cell_size: int = DEFAULT_MIN_CELL
             f"{basis}), too few to estimate its effect"
         )
     never = int(per_cohort.get(0, 0))
-    control = "nevertreated"
-    if never < MIN_COHORT_UNITS:
+    control = settings.control_group
+    if control == "nevertreated" and never < MIN_COHORT_UNITS:
         who = "no region" if never == 0 else f"only {never} region(s)"
         has = "has" if never < 2 else "have"
         if len(cohorts) < 2:
             raise Unavailable(
-                f"{who} that never adopted cross-region enforcement {has} {name}, and the remaining "
+                f"{who} that never adopted {reform} {has} {name}, and the remaining "
                 f"adopters all adopted in {labels[cohorts[0]]}, so there is no comparison group"
             )
         control = "notyettreated"
         last = labels[max(cohorts)]
         if (design.timeline["g"] == 0).any():  # the design did not already say that none never adopted
             notes.append(
-                f"{_capital(who)} that never adopted cross-region enforcement {has} {name} (at least "
+                f"{_capital(who)} that never adopted {reform} {has} {name} (at least "
                 f"{MIN_COHORT_UNITS} are needed), so adopters are compared with regions that had not yet "
                 "adopted (the not-yet-treated comparison) instead."
             )
@@ -334,7 +399,7 @@ def estimate(design: Design, outcome: str, min_cell_size: int = DEFAULT_MIN_CELL
             f"(quarters without {basis}); {'it is' if gaps == 1 else 'they are'} kept, and each comparison "
             "uses the regions observed in both of its quarters."
         )
-    frame = data[["unit", "t", "g", outcome]]
+    frame = data[["unit", "t", "g", outcome, *_formula_columns(settings.xformla, data)]]
     comparison = "regions that never adopted" if control == "nevertreated" else "regions that had not yet adopted"
     too_few = (
         f"{name} could not be estimated: only {len(data):,} region-quarters in {len(counts)} regions have it "
@@ -345,7 +410,17 @@ def estimate(design: Design, outcome: str, min_cell_size: int = DEFAULT_MIN_CELL
         warnings.simplefilter("ignore")  # what matters is said in the notes
         try:
             gt = did.att_gt(
-                frame, outcome, "t", "unit", "g", control_group=control, est_method="reg", allow_unbalanced_panel=True
+                frame,
+                outcome,
+                "t",
+                "unit",
+                "g",
+                xformla=settings.xformla or None,
+                control_group=control,
+                est_method=settings.est_method,
+                anticipation=settings.anticipation,
+                base_period=settings.base_period,
+                allow_unbalanced_panel=True,
             )
             simple, dynamic = did.aggte(gt, "simple"), did.aggte(gt, "dynamic")
         except (did.DesignError, ValueError, IndexError, ZeroDivisionError) as err:
@@ -370,10 +445,39 @@ def estimate(design: Design, outcome: str, min_cell_size: int = DEFAULT_MIN_CELL
     return OutcomeEstimate(outcome, gt, simple, dynamic, twfe, twfe_dynamic, control, gt.n_units, notes, withheld)
 
 
+def _formula_columns(xformla: str, data: pd.DataFrame) -> list[str]:
+    """Panel columns a covariate formula names (an unknown name is an error naming it)."""
+    if not xformla:
+        return []
+    from .ate import covariate_columns
+
+    names = covariate_columns(xformla)
+    unknown = [n for n in names if n not in data.columns]
+    if unknown:
+        raise ValueError(
+            f"xformla {xformla!r} names {', '.join(unknown)}, not columns of the region-quarter panel "
+            f"(columns: {', '.join(c for c in data.columns if c not in ('unit', 't', 'g'))})"
+        )
+    return names
+
+
 def _no_fixed_effects_estimate() -> did.FixedEffectsEstimate:
     nan = float("nan")
     empty = pd.DataFrame(columns=["event_time", "estimate", "std_error", "ci_low", "ci_high"], dtype=float)
     return did.FixedEffectsEstimate(nan, nan, nan, nan, 0, empty)
+
+
+OUTCOME_SECTIONS = {
+    "case_rate": "Effect on the case rate",
+    "avg_case_value": "Effect on the average case value",
+    "major_hazard_filing_rate": "Effect on the filing rate when a major hazard is found",
+}
+
+
+def estimate_each(design: Design, outcomes, min_cell_size: int, limits) -> list:
+    """`estimate` for each outcome, each run through `limits` under its own section (an outcome that
+    cannot be estimated gets its sentence, and the others go on)."""
+    return [limits.run(OUTCOME_SECTIONS[o], estimate, design, o, min_cell_size) for o in outcomes]
 
 
 def estimates(
@@ -408,12 +512,18 @@ def collect(parts: list) -> dict[str, OutcomeEstimate] | Missing:
     return failed.echo()
 
 
-def require_never_adopters(results: dict[str, OutcomeEstimate]) -> None:
-    """Unavailable when some outcome had to compare adopters with not-yet-adopters (too few never adopted)."""
+def require_never_adopters(results: dict[str, OutcomeEstimate], settings: Settings | None = None) -> None:
+    """Unavailable when some outcome had to compare adopters with not-yet-adopters (too few never adopted).
+
+    Nothing to say when the not-yet-treated comparison was asked for (`settings.control_group`).
+    """
+    settings = settings or Settings()
+    if settings.control_group == "notyettreated":
+        return
     fallback = [OUTCOME_WORDS[o][0] for o, r in results.items() if r.control_group == "notyettreated"]
     if fallback:
         raise Unavailable(
-            f"too few regions that never adopted cross-region enforcement have {_and(fallback)}, so "
+            f"too few regions that never adopted {settings.reform} have {_and(fallback)}, so "
             "adopters are compared with regions that had not yet adopted (the not-yet-treated comparison) "
             "instead"
         )
@@ -495,9 +605,13 @@ def comparison(results: dict[str, OutcomeEstimate]) -> pd.DataFrame:
     )
 
 
-def event_studies(results: dict[str, OutcomeEstimate], data_path=None) -> list:
-    """One event-study figure per outcome estimated, with the planted truth when the data is a simulated world."""
+def event_studies(results: dict[str, OutcomeEstimate], data_path=None, settings: Settings | None = None) -> list:
+    """One event-study figure per outcome estimated, with the planted truth when the data is a simulated world
+    (planted for cross-region enforcement only, so shown only when that is the programme studied)."""
     from . import plots
+
+    if (settings or Settings()).program != PROGRAM:
+        data_path = None
 
     return [
         plots.event_study(
@@ -635,8 +749,23 @@ def capture_check(
 
 
 def design_notes(design: Design | Missing) -> Html | Missing:
-    """Which regions enter the comparison and what was left out, or why no comparison is possible."""
-    return design if isinstance(design, Missing) else Html(design._repr_html_())
+    """Which regions enter the comparison and what was left out, or why no comparison is possible.
+
+    When the page studies another programme than cross-region enforcement, it says so first.
+    """
+    if isinstance(design, Missing):
+        return design
+    program = design.settings.program
+    other = (
+        [
+            f"This page studies {design.settings.reform} (programme {program} of the programs table), not "
+            "cross-region enforcement: where the text says cross-region enforcement, read this programme. The "
+            "check of outside against local teams below still concerns cross-region teams."
+        ]
+        if program != PROGRAM
+        else []
+    )
+    return Html(_paragraphs(other) + design._repr_html_())
 
 
 def capture_reading(capture: CaptureCheck | Missing) -> Html | Missing:
@@ -680,10 +809,11 @@ def event_truth(data_path, outcome: str) -> dict[int, float] | None:
     } or None
 
 
-def reading(results: dict[str, OutcomeEstimate] | Missing) -> Html | Missing:
+def reading(results: dict[str, OutcomeEstimate] | Missing, settings: Settings | None = None) -> Html | Missing:
     """The overall effects in words, or the stand-in of a step that was not possible."""
     if isinstance(results, Missing):
         return results
+    reform = (settings or Settings()).reform
     out = []
     for outcome, r in results.items():
         name, fmt = OUTCOME_WORDS[outcome][0], EFFECT_FORMATS[outcome]
@@ -695,7 +825,7 @@ def reading(results: dict[str, OutcomeEstimate] | Missing) -> Html | Missing:
         )
         against = "" if r.control_group == "nevertreated" else " against regions that had not yet adopted"
         out.append(
-            f"After adoption, cross-region enforcement changed {name} by {fmt(s.estimate)} on average{against} "
+            f"After adoption, {reform} changed {name} by {fmt(s.estimate)} on average{against} "
             f"(95% CI {fmt(s.ci_low)} to {fmt(s.ci_high)}){twfe}."
         )
     return reading_html([" ".join(out)])

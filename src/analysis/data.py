@@ -15,7 +15,8 @@ is dropped silently. `strict=True` turns any quarantined row into an error.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,8 @@ class Dataset:
     unknown_columns: dict[str, list[str]] = field(
         default_factory=dict
     )  # table -> columns outside the contract, in file order
+    scope: tuple[str, ...] = ()  # provinces the dataset was restricted to (`within`); empty = all
+    outside_scope: dict[str, int] = field(default_factory=dict)  # table -> rows of other provinces
 
     @property
     def regions(self) -> pd.DataFrame:
@@ -102,24 +105,62 @@ class Dataset:
         label_ordinals = np.asarray(ordinals(labels.cat.categories), dtype=np.int64)  # each distinct label once
         return label_ordinals[labels.cat.codes.to_numpy()] >= start
 
+    def within(self, provinces: Sequence[str] = ()) -> Dataset:
+        """The dataset restricted to the regions of `provinces` (names as in the regions table).
+
+        An empty list is the whole dataset. Rows of other provinces are counted as "outside
+        scope" in `reconciliation`, never lost from the accounting; quarantined rows stay, since
+        they are faults of the files. An unknown name raises ValueError listing the provinces.
+        """
+        if not provinces:
+            return self
+        known = sorted(self.regions["province"].astype("str").unique())
+        unknown = [name for name in provinces if name not in known]
+        if unknown:
+            raise ValueError(
+                f"scope names {', '.join(map(repr, unknown))}, not a province of the regions table "
+                f"(provinces: {', '.join(known)})"
+            )
+        regions = set(self.province_by_region().loc[lambda by: by.isin(list(provinces))].index)
+        tables, outside = {}, dict(self.outside_scope)
+        for name, frame in self.tables.items():
+            kept = frame[frame["region_id"].astype("str").isin(regions)] if "region_id" in frame.columns else frame
+            tables[name] = kept.reset_index(drop=True)
+            outside[name] = outside.get(name, 0) + len(frame) - len(kept)
+        covered = f"{_and_list(list(provinces))} ({len(regions)} of {len(self.regions)} regions)"
+        return replace(
+            self,
+            tables=tables,
+            outside_scope=outside,
+            scope=tuple(provinces),
+            notes=[*self.notes, f"This report covers {covered}; other provinces' rows are left aside."],
+        )
+
+    def outside_scope_reason(self, province: str) -> str | None:
+        """Why `province` is absent when the dataset was restricted (`within`) to others, else None."""
+        if not self.scope or province in self.scope:
+            return None
+        return f"{province} is outside this report's scope ({_and_list(list(self.scope))})"
+
     def reconciliation(self) -> pd.DataFrame:
-        """One row per table: rows read, accepted, quarantined, and whether they add up."""
+        """One row per table: rows read, accepted, quarantined, outside the scope, and whether they add up."""
         quarantined = self.quarantine.groupby("table", observed=True).size()
         rows = []
         for spec in c.TABLES:
             read = self.rows_read.get(spec.name, 0)
             accepted = len(self.tables[spec.name])
             held = int(quarantined.get(spec.name, 0))
-            rows.append(
-                {
-                    "table": spec.name,
-                    "file": self.files.get(spec.name, "(absent)"),
-                    "read": read,
-                    "accepted": accepted,
-                    "quarantined": held,
-                    "balanced": read == accepted + held,
-                }
-            )
+            outside = self.outside_scope.get(spec.name, 0)
+            row = {
+                "table": spec.name,
+                "file": self.files.get(spec.name, "(absent)"),
+                "read": read,
+                "accepted": accepted,
+                "quarantined": held,
+            }
+            if self.scope:
+                row["outside_scope"] = outside
+            rows.append({**row, "balanced": read == accepted + held + outside})
         return pd.DataFrame(rows)
 
     def top_reasons(self, table: str, n: int = 3) -> pd.Series:
@@ -389,3 +430,7 @@ def _strict_message(dataset: Dataset) -> str:
         for row in q.head(SHOWN_ROWS).itertuples()
     )
     return f"strict mode: {len(q)} row(s) would be quarantined; first: {shown}"
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

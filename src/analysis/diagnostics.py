@@ -25,7 +25,9 @@ from .ate import PROPENSITY_MODELS, Estimate, OverlapError, design_matrix, drop_
 BALANCE_BAR = 0.1
 
 
-def propensity_scores(df: pd.DataFrame, treatment: str, covariates: list[str], model: str = "logit") -> np.ndarray:
+def propensity_scores(
+    df: pd.DataFrame, treatment: str, covariates: list[str] | str, model: str = "logit"
+) -> np.ndarray:
     """Fitted propensities, from the model the estimators fit (`ate.estimate_many`).
 
     Covariate columns that are constant or determined by the others are left out, as the

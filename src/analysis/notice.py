@@ -69,6 +69,8 @@ def jiangsu_comparison(
     where = f"Jiangsu, {period} over a year earlier"
     row = _by_province(dataset, period, yoy=True)
     if "Jiangsu" not in row.index:
+        if outside := dataset.outside_scope_reason("Jiangsu"):
+            raise Unavailable(f"{outside}, so the notice's Jiangsu figures are not recomputed here")
         raise Unavailable(
             f"the data has no inspections in a province named Jiangsu in {period}, so the notice's "
             "Jiangsu figures cannot be recomputed"
@@ -136,6 +138,8 @@ def hunan_staffing(dataset: Dataset) -> pd.DataFrame:
     regions = dataset.regions
     hunan = set(regions.loc[regions["province"].astype("str") == "Hunan", "region_id"].astype("str"))
     if not hunan:
+        if outside := dataset.outside_scope_reason("Hunan"):
+            raise Unavailable(f"{outside}, so the notice's staffing figures are not recomputed here")
         raise Unavailable("the data has no province named Hunan, so the notice's staffing figures cannot be recomputed")
     staffing = dataset.staffing
     in_hunan = staffing["region_id"].astype("str").isin(hunan).to_numpy()

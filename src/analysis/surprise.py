@@ -19,12 +19,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import display
-from .ate import METHODS, Estimate, OverlapError, estimate_many
+from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
@@ -52,22 +53,88 @@ COVARIATE_PARENTS = {
     "campaign_by_risk": ("campaign_active", "risk_level"),
 }
 MIN_PER_ARM = 5  # inspections of each kind the study needs, and an outcome-model cell needs in each arm
+KEYS = ["inspection_id", "region_id", "province", "quarter", "inspection_date"]  # kept so tables join back
+
+
+@dataclass(frozen=True)
+class Design:
+    """The study's design choices (notebook 02's parameters); the defaults are the study's own.
+
+    `covariates` (outcome models) and `propensity_covariates` are lists of columns of the
+    study table or formula right-hand sides ("C(risk_level) * C(industry) + enterprise_size").
+    `cluster` is the column standard errors are clustered by (inspections in a region share
+    shocks), None for independent inspections. `heterogeneity_by`: columns to break the effect
+    on case filing down by.
+    """
+
+    outcomes: tuple[str, ...] = OUTCOMES
+    covariates: tuple[str, ...] | str = tuple(OUTCOME_COVARIATES)
+    propensity_covariates: tuple[str, ...] | str = tuple(COVARIATES)
+    estimands: tuple[str, ...] = ("ATE", "ATT")
+    methods: tuple[str, ...] = METHODS
+    propensity_model: str = "logit"
+    overlap_tolerance: float = OVERLAP_TOLERANCE
+    cluster: str | None = "region_id"
+    heterogeneity_by: tuple[str, ...] = ("industry", "risk_level")
+
+    @classmethod
+    def of(cls, **given) -> Design:
+        """A design from notebook parameters: lists become tuples, an empty cluster means none."""
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+        if values.get("cluster") == "":
+            values["cluster"] = None
+        return cls(**values)
+
+    @property
+    def method(self) -> str:
+        """The estimator the page reads (AIPW unless it was not asked for)."""
+        return "aipw" if "aipw" in self.methods else self.methods[-1]
+
+    def fit_options(self) -> dict:
+        """Keyword arguments of `ate.estimate_many` for this design."""
+        return {
+            "propensity_covariates": _spec(self.propensity_covariates),
+            "propensity_model": self.propensity_model,
+            "overlap_tolerance": self.overlap_tolerance,
+            "cluster": self.cluster,
+        }
+
+    def propensity_columns(self, table: pd.DataFrame) -> list[str]:
+        """The study-table columns the propensity model uses (read from a formula when it is one)."""
+        return _columns_of(self.propensity_covariates, table)
+
+
+def _spec(covariates: tuple[str, ...] | str) -> list[str] | str:
+    return covariates if isinstance(covariates, str) else list(covariates)
+
+
+def _columns_of(covariates: tuple[str, ...] | str, table: pd.DataFrame) -> list[str]:
+    return [c for c in covariate_columns(_spec(covariates)) if c in table.columns]
+
+
+DEFAULT = Design()
 
 
 def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Inspections with the study's columns, and sentences on how gaps in the covariates were handled.
 
-    Inspections after `last_period` (a quarter) are not used, so a report for a
-    quarter uses only the data up to it. No inspection is dropped: a missing risk grade
-    or enterprise size is the level "not recorded" of that covariate (one sentence each
-    says how many); a covariate missing for every inspection is constant, so the models
-    leave it out (`adjustment` says so).
+    One row per inspection, indexed as in the inspections table, with its keys (`KEYS`),
+    every outcome and the adjustment variables, so the table joins back to the data.
+    Inspections after `last_period` (a quarter) are not used, so a report for a quarter
+    uses only the data up to it (`table.attrs["left_out"]` counts them). Otherwise no
+    inspection is dropped: a missing risk grade or enterprise size is the level "not
+    recorded" of that covariate (one sentence each says how many); a covariate missing
+    for every inspection is constant, so the models leave it out (`adjustment` says so).
     """
     inspections = dataset.inspections
     quarter = quarters_of(inspections["inspection_date"])
     risk = inspections["risk_level"].astype("float")
     table = pd.DataFrame(
         {
+            "inspection_id": inspections["inspection_id"].astype("str").to_numpy(),
+            "region_id": inspections["region_id"].astype("str").to_numpy(),
+            "province": inspections["region_id"].astype("str").map(dataset.province_by_region()).to_numpy(),
+            "inspection_date": inspections["inspection_date"].to_numpy(),
             "surprise": inspections["surprise"].to_numpy(),
             "hazards_found": inspections["hazards_found"].to_numpy(dtype=float),
             "major_hazard_found": (inspections["major_hazards"] > 0).to_numpy(dtype=float),
@@ -81,10 +148,13 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
             ),
             "campaign_active": _in_force(dataset, "surprise_campaign", inspections["region_id"], quarter),
             "quarter": quarter.astype(str),
-        }
+        },
+        index=inspections.index,
     )
     if last_period:
-        table = table[table["quarter"] <= last_period].reset_index(drop=True)
+        later = int((table["quarter"] > last_period).sum())
+        table = table[table["quarter"] <= last_period]
+        table.attrs["left_out"] = {f"inspected after {last_period}": later} if later else {}
     notes = []
     for column, words in OPTIONAL_COVARIATES.items():
         missing = int((table[column] == NOT_RECORDED).sum())
@@ -246,8 +316,14 @@ def _a(words: str) -> str:
 # --- estimates ------------------------------------------------------------------------------
 
 
-def estimates(table: pd.DataFrame, outcomes=OUTCOMES, methods=METHODS, estimands=("ATE",)) -> list[Estimate]:
+def estimates(
+    table: pd.DataFrame, outcomes=None, methods=None, estimands=None, design: Design = DEFAULT
+) -> list[Estimate]:
     """Effect estimates for every outcome that varies (the others cannot be estimated; `reading` says why).
+
+    `outcomes`, `methods` and `estimands` default to the design's; the design gives the
+    adjustment (outcome and propensity covariates, lists or formulas), the propensity
+    model, the overlap tolerance and the clustering.
 
     Raises `Unavailable` when there are fewer than MIN_PER_ARM inspections of either kind,
     when no outcome varies, or when the covariates predict the kind of visit perfectly (no
@@ -256,6 +332,8 @@ def estimates(table: pd.DataFrame, outcomes=OUTCOMES, methods=METHODS, estimands
     `adjustment` says it in words).
     """
     _require_comparison(table)
+    outcomes, methods = outcomes or design.outcomes, methods or design.methods
+    estimands = estimands or design.estimands
     varying = [o for o in outcomes if _constant_outcome(table, o) is None]
     if not varying:
         raise Unavailable(
@@ -263,16 +341,10 @@ def estimates(table: pd.DataFrame, outcomes=OUTCOMES, methods=METHODS, estimands
         )
     try:
         return estimate_many(
-            table,
-            varying,
-            TREATMENT,
-            OUTCOME_COVARIATES,
-            list(methods),
-            list(estimands),
-            propensity_covariates=COVARIATES,
+            table, varying, TREATMENT, _spec(design.covariates), list(methods), list(estimands), **design.fit_options()
         )
     except OverlapError as err:
-        raise Unavailable(_no_overlap(table)) from err
+        raise Unavailable(_no_overlap(table, design)) from err
     except ValueError as err:  # includes numpy's LinAlgError: an outcome model with too few units of a kind
         if "outcome model" not in str(err) and not isinstance(err, np.linalg.LinAlgError):
             raise
@@ -284,10 +356,12 @@ def estimates(table: pd.DataFrame, outcomes=OUTCOMES, methods=METHODS, estimands
         ) from err
 
 
-def _no_overlap(table: pd.DataFrame) -> str:
+def _no_overlap(table: pd.DataFrame, design: Design = DEFAULT) -> str:
     """The overlap failure in words, naming the kinds of site that got one kind of visit only."""
     one_way = []
-    for column in COVARIATES:
+    for column in design.propensity_columns(table):
+        if column not in COVARIATE_LABELS:
+            continue
         counts = pd.crosstab(table[column], table[TREATMENT]).reindex(columns=[False, True], fill_value=0)
         for level, row in counts.iterrows():
             if row.min() == 0:
@@ -344,7 +418,7 @@ def forest(frame: pd.DataFrame, truth: dict | None = None):
     return plots.effect_forest(frame[frame["estimand"] == "ATE"], truth)
 
 
-def adjustment(table: pd.DataFrame, results: Sequence[Estimate] = ()) -> list[str]:
+def adjustment(table: pd.DataFrame, results: Sequence[Estimate] = (), design: Design = DEFAULT) -> list[str]:
     """What the comparison adjusts for, and why each adjustment variable it does not use is left out.
 
     From the table (a covariate that does not vary: absent from the data, no campaign, one
@@ -353,8 +427,9 @@ def adjustment(table: pd.DataFrame, results: Sequence[Estimate] = ()) -> list[st
     if not len(table):
         return []
     span = _span(table)
-    constant = [c for c in COVARIATES if _constant(table, c)]
-    used = [COVARIATE_WORDS[c] for c in COVARIATES if c not in constant]
+    columns = design.propensity_columns(table)
+    constant = [c for c in columns if _constant(table, c)]
+    used = [COVARIATE_WORDS.get(c, c.replace("_", " ")) for c in columns if c not in constant]
     sentences = [
         f"The comparison adjusts for {_and(used)}."
         if used
@@ -372,7 +447,7 @@ def adjustment(table: pd.DataFrame, results: Sequence[Estimate] = ()) -> list[st
         elif value == NOT_RECORDED:
             sentences.append(_absent(table, column))
         else:
-            words = COVARIATE_WORDS[column]
+            words = COVARIATE_WORDS.get(column, column.replace("_", " "))
             sentences.append(f"Every inspection {span} has the same {words} ({value}), so {words} is not adjusted for.")
     dropped: dict[tuple[str, str], int] = {}
     for note in dict.fromkeys(n for r in results for n in r.notes):
@@ -414,7 +489,9 @@ OUTCOME_WORDS = {
 }
 
 
-def reading(results: list[Estimate], method: str = "aipw", table: pd.DataFrame | None = None) -> list[str]:
+def reading(
+    results: list[Estimate], method: str = "aipw", table: pd.DataFrame | None = None, design: Design = DEFAULT
+) -> list[str]:
     """One sentence per outcome: adjusted effect, interval, and how much the naive gap overstated it.
 
     With `table`, the sentences name only the adjustment variables that vary in it, and
@@ -423,7 +500,8 @@ def reading(results: list[Estimate], method: str = "aipw", table: pd.DataFrame |
     by_key = {(r.outcome, r.method, r.estimand): r for r in results}
     adjusted_for = "risk grade, industry, size and campaigns"
     if table is not None:
-        used = [COVARIATE_WORDS[c] for c in COVARIATES if not _constant(table, c)]
+        columns = design.propensity_columns(table)
+        used = [COVARIATE_WORDS.get(c, c.replace("_", " ")) for c in columns if not _constant(table, c)]
         adjusted_for = _and(used) if used else ""
     sentences = []
     for outcome, (words, fmt) in OUTCOME_WORDS.items():
@@ -444,9 +522,30 @@ def reading(results: list[Estimate], method: str = "aipw", table: pd.DataFrame |
     return sentences
 
 
-def estimates_reading(table: pd.DataFrame, results: list[Estimate]) -> display.Html:
+def estimates_reading(table: pd.DataFrame, results: list[Estimate], design: Design = DEFAULT) -> display.Html:
     """The page's reading of the estimates, then what they adjust for (estimator notes in words)."""
-    return _paragraphs(" ".join(reading(results, table=table)), " ".join(adjustment(table, results)))
+    return _paragraphs(
+        " ".join(reading(results, design.method, table, design)),
+        " ".join([*adjustment(table, results, design), *_uncertainty(results, design)]),
+    )
+
+
+FEW_CLUSTERS = 30  # below this many clusters, clustered standard errors tend to be too small
+
+
+def _uncertainty(results: Sequence[Estimate], design: Design = DEFAULT) -> list[str]:
+    """How the intervals allow for shared shocks, and a warning when they rest on few clusters."""
+    clusters = {r.n_clusters for r in results if r.method != "naive" and r.n_clusters}
+    if not clusters:
+        return []
+    n, groups = min(clusters), CLUSTER_WORDS.get(design.cluster or "", "groups")
+    sentence = f"The intervals allow for shocks shared by the inspections of each of the {n:,} {groups}"
+    if n < FEW_CLUSTERS:
+        return [f"{sentence}; with fewer than {FEW_CLUSTERS} {groups} they may be too small."]
+    return [sentence + "."]
+
+
+CLUSTER_WORDS = {"region_id": "regions", "province": "provinces"}
 
 
 def _paragraphs(*sentences: str) -> display.Html:
@@ -468,15 +567,15 @@ def describe(table: pd.DataFrame, period: str, notes: Sequence[str] = ()) -> dis
 # --- overlap and balance --------------------------------------------------------------------
 
 
-def propensity_scores(table: pd.DataFrame) -> np.ndarray:
+def propensity_scores(table: pd.DataFrame, design: Design = DEFAULT) -> np.ndarray:
     """Each inspection's estimated probability of an unannounced visit (the estimators' propensity model)."""
     from .diagnostics import propensity_scores as scores
 
     _require_comparison(table)
     try:
-        return scores(table, TREATMENT, COVARIATES)
+        return scores(table, TREATMENT, _spec(design.propensity_covariates), design.propensity_model)
     except OverlapError as err:
-        raise Unavailable(_no_overlap(table)) from err
+        raise Unavailable(_no_overlap(table, design)) from err
 
 
 def overlap_figure(scores: np.ndarray, table: pd.DataFrame):
@@ -502,11 +601,11 @@ def overlap_reading(
     )
 
 
-def balance(table: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
+def balance(table: pd.DataFrame, scores: np.ndarray, design: Design = DEFAULT) -> pd.DataFrame:
     """Standardized differences of each adjustment variable before and after weighting."""
     from .diagnostics import balance as smd
 
-    frame = smd(table, TREATMENT, COVARIATES, scores)
+    frame = smd(table, TREATMENT, design.propensity_columns(table), scores)
     if frame.empty:
         raise Unavailable(
             "None of the adjustment variables varies among these inspections, so there is no balance to check."
@@ -530,7 +629,7 @@ TOO_FEW = "too few inspections to estimate"
 
 
 def heterogeneity(
-    table: pd.DataFrame, outcome: str, by: str, method: str = "aipw", min_group: int = 500
+    table: pd.DataFrame, outcome: str, by: str, method: str = "aipw", min_group: int = 500, design: Design = DEFAULT
 ) -> pd.DataFrame:
     """The effect within each level of `by` (groups smaller than `min_group` are reported, not estimated)."""
     rows = []
@@ -543,7 +642,7 @@ def heterogeneity(
         else:
             try:
                 est = estimate_many(
-                    group, [outcome], TREATMENT, OUTCOME_COVARIATES, [method], propensity_covariates=COVARIATES
+                    group, [outcome], TREATMENT, _spec(design.covariates), [method], **design.fit_options()
                 )[0]
                 row.update(estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high)
             except OverlapError:
@@ -561,6 +660,7 @@ def subgroup_table(
     min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
     method: str = "aipw",
     min_group: int = 500,
+    design: Design = DEFAULT,
 ) -> tuple[pd.DataFrame, Withheld]:
     """`heterogeneity` as a reviewer page may show it (disclosure control).
 
@@ -569,7 +669,7 @@ def subgroup_table(
     either arm (unannounced or announced) has fewer than `min_cell_size` inspections,
     since it then leans on those few inspections' outcomes.
     """
-    frame = heterogeneity(table, outcome, by, method=method, min_group=min_group)
+    frame = heterogeneity(table, outcome, by, method=method, min_group=min_group, design=design)
     arms = pd.crosstab(table[by], table[TREATMENT]).reindex(columns=[False, True], fill_value=0).min(axis=1)
     frame["smallest_arm"] = frame[by].map(arms).fillna(0)
     counts, withheld_counts = suppress(
@@ -589,6 +689,7 @@ def subgroup_table(
 
 
 GROUP_WORDS = {
+    "province": ("province", "provinces"),
     "industry": ("industry", "industries"),
     "risk_level": ("risk grade", "risk grades"),
     "enterprise_size": ("enterprise size", "enterprise sizes"),
@@ -613,6 +714,7 @@ def subgroups(
     min_cell_size: int = DEFAULT_MIN_CELL_SIZE,
     method: str = "aipw",
     min_group: int = 500,
+    design: Design = DEFAULT,
 ) -> Subgroups:
     """`subgroup_table` for the page; `Unavailable` when the data has no `by`, or no group can be estimated."""
     _require_comparison(table)
@@ -624,7 +726,9 @@ def subgroups(
     reason = _constant_outcome(table, outcome)
     if reason:
         raise Unavailable(reason)
-    frame, withheld = subgroup_table(table, outcome, by, min_cell_size, method=method, min_group=min_group)
+    frame, withheld = subgroup_table(
+        table, outcome, by, min_cell_size, method=method, min_group=min_group, design=design
+    )
     if not (frame["note"] == "").any():
         raise Unavailable(
             f"No {one} has enough inspections ({min_group:,} or more, of both kinds) to estimate an effect of its own."
@@ -677,7 +781,48 @@ def subgroup_display(groups: Subgroups, caption: str) -> display.Html:
 
 def withheld(*groups) -> list[Withheld]:
     """What disclosure control withheld from the subgroups the page shows (those that were possible)."""
-    return [g.withheld for g in groups if isinstance(g, Subgroups)]
+    found = [g for part in groups for g in (part if isinstance(part, list) else [part])]
+    return [g.withheld for g in found if isinstance(g, Subgroups)]
+
+
+BREAKDOWN_OUTCOME = "case_filed"
+
+
+def breakdown_title(by: str) -> str:
+    return f"Effect by {GROUP_WORDS.get(by, (by.replace('_', ' '),))[0]}"
+
+
+def breakdowns(table, design: Design, min_cell_size: int, limits) -> list:
+    """The effect on case filing within each level of each `design.heterogeneity_by` column, each run
+    through `limits` (a `Subgroups`, or the stand-in saying why that breakdown was not possible)."""
+    return [
+        limits.run(breakdown_title(by), subgroups, table, BREAKDOWN_OUTCOME, by, min_cell_size, design=design)
+        for by in design.heterogeneity_by
+    ]
+
+
+def breakdowns_shown(by_group: list) -> display.Html:
+    """Every breakdown's section, one after the other (a breakdown that was not possible says why)."""
+    return display.Html("".join(breakdown_section(groups)._repr_html_() for groups in by_group))
+
+
+@_shows_missing
+def breakdown_section(groups: Subgroups) -> display.Html:
+    """One breakdown as the page shows it: the figure (when any estimate may be shown) and its reading."""
+    one, _ = GROUP_WORDS.get(groups.by, (groups.by, groups.by))
+    try:
+        fig = subgroup_figure(groups, "effect on the chance of a case")
+    except Unavailable as err:
+        picture = display.text(str(err))
+    else:
+        shown = groups.frame.dropna(subset=["estimate"])
+        low, high = shown.loc[shown["estimate"].idxmin()], shown.loc[shown["estimate"].idxmax()]
+        picture = display.figure(
+            fig,
+            f"Effect of an unannounced visit on the chance of a case, by {one}: from "
+            f"{_points(low['estimate'])} ({low[groups.by]}) to {_points(high['estimate'])} ({high[groups.by]}).",
+        )
+    return display.Html(picture.markup + subgroup_reading(groups).markup)
 
 
 # --- sensitivity ----------------------------------------------------------------------------

@@ -64,7 +64,42 @@ class Table:
         return f"Table({self.caption!r}, {len(self.frame)} rows)"
 
 
-def panel(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Settings:
+    """The study's design choices (notebook 04's parameters).
+
+    `lags`: quarters after a staffing change in the response profile; `leads`: quarters
+    before it in the test that output does not move first; `controls`: other reforms'
+    indicators held fixed where they vary; `cluster`: the column standard errors are
+    clustered by.
+    """
+
+    outcomes: tuple[str, ...] = OUTCOMES
+    lags: int = 3
+    leads: int = 2
+    controls: tuple[str, ...] = tuple(CONTROLS)
+    cluster: str = "region_id"
+
+    def __post_init__(self):
+        unknown = [o for o in self.outcomes if o not in OUTCOMES] + [c for c in self.controls if c not in CONTROLS]
+        if unknown:
+            raise ValueError(f"unknown outcome or control {', '.join(map(repr, unknown))}")
+        if self.lags < 0 or self.leads < 1:
+            raise ValueError(f"lags must be 0 or more and leads 1 or more, got {self.lags} and {self.leads}")
+
+    @property
+    def lag_terms(self) -> list[str]:
+        return ["log_officers", *(f"log_officers_lag{k}" for k in range(1, self.lags + 1))]
+
+    @property
+    def lead_terms(self) -> list[str]:
+        return [f"log_officers_lead{k}" for k in range(1, self.leads + 1)]
+
+
+DEFAULT = Settings()
+
+
+def panel(dataset: Dataset, last_period: str | None = None, settings: Settings = DEFAULT) -> pd.DataFrame:
     """Region x quarter output, staffing and reform status, with logs and officer leads/lags.
 
     Rows are region-quarters with both a staffing row (officers > 0) and inspections, up to
@@ -109,7 +144,9 @@ def panel(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
     )
     staff = staff[~staff.index.duplicated()]
     own = pd.PeriodIndex(cells["quarter"], freq="Q-DEC").asi8
-    for name, k in (("lag1", 1), ("lag2", 2), ("lag3", 3), ("lead1", -1), ("lead2", -2)):
+    shifts = [(f"lag{k}", k) for k in range(1, max(settings.lags, 3) + 1)]
+    shifts += [(f"lead{k}", -k) for k in range(1, max(settings.leads, 2) + 1)]
+    for name, k in shifts:
         where = pd.MultiIndex.from_arrays([cells["region_id"].to_numpy(), own - k])
         cells[f"log_officers_{name}"] = staff.reindex(where).to_numpy()
     cells["inspections_per_officer"] = cells["inspections"] / cells["officers"]
@@ -159,11 +196,11 @@ def coverage(cells) -> Html | Missing:
     return Html(_paragraphs(notes))
 
 
-def usable_controls(cells: pd.DataFrame) -> list[str]:
+def usable_controls(cells: pd.DataFrame, controls=CONTROLS) -> list[str]:
     """The reform indicators that change within regions and within quarters (others the fixed effects absorb)."""
     return [
         c
-        for c in CONTROLS
+        for c in controls
         if cells.groupby("region_id")[c].nunique().max() > 1 and cells.groupby("quarter")[c].nunique().max() > 1
     ]
 
@@ -184,9 +221,11 @@ def _control_note(cells: pd.DataFrame, control: str) -> str:
     return f"{what} {why}; it is not held fixed."
 
 
-def elasticity(cells: pd.DataFrame, outcome: str, regressors: list[str] | None = None) -> PanelFit:
+def elasticity(
+    cells: pd.DataFrame, outcome: str, regressors: list[str] | None = None, settings: Settings = DEFAULT
+) -> PanelFit:
     """log(outcome) on log(officers) (or `regressors`) and the reform controls that vary, region and quarter
-    effects, CRV1 by region. Unavailable (a sentence) when the data cannot support it."""
+    effects, CRV1 by `settings.cluster` (region). Unavailable (a sentence) when the data cannot support it."""
     regressors = regressors or ["log_officers"]
     data = cells.dropna(subset=[f"log_{outcome}", *regressors])
     if data.empty:
@@ -204,9 +243,9 @@ def elasticity(cells: pd.DataFrame, outcome: str, regressors: list[str] | None =
             return feols(
                 data,
                 f"log_{outcome}",
-                [*regressors, *usable_controls(data)],
+                [*regressors, *usable_controls(data, settings.controls)],
                 ["region_id", "quarter"],
-                cluster="region_id",
+                cluster=settings.cluster,
             )
         except DesignError as err:
             raise Unavailable(
@@ -216,12 +255,12 @@ def elasticity(cells: pd.DataFrame, outcome: str, regressors: list[str] | None =
             ) from err
 
 
-def elasticities(cells: pd.DataFrame) -> Table:
+def elasticities(cells: pd.DataFrame, settings: Settings = DEFAULT) -> Table:
     """The elasticity of each outcome with respect to officers; outcomes that cannot be estimated are said."""
     rows, notes = [], []
-    for outcome in OUTCOMES:
+    for outcome in settings.outcomes:
         try:
-            fit = elasticity(cells, outcome)
+            fit = elasticity(cells, outcome, settings=settings)
         except Unavailable as err:
             notes.append(f"The elasticity of {OUTCOME_WORDS[outcome]} cannot be estimated: {err}.")
             continue
@@ -291,23 +330,25 @@ def reading(table: pd.DataFrame | Table | Missing):
     )
 
 
-LAGS = ["log_officers", "log_officers_lag1", "log_officers_lag2", "log_officers_lag3"]
-LEADS = ["log_officers_lead1", "log_officers_lead2"]
+LAGS = DEFAULT.lag_terms
+LEADS = DEFAULT.lead_terms
 
 
-def lag_profile(cells: pd.DataFrame, outcome: str = "inspections") -> pd.DataFrame:
-    """Distributed lags: the response this quarter and 1-3 quarters after a staffing change, and their sum."""
-    if _most_rows_per_region(cells, LAGS) < 2:
+def lag_profile(cells: pd.DataFrame, outcome: str = "inspections", settings: Settings = DEFAULT) -> pd.DataFrame:
+    """Distributed lags: the response this quarter and 1 to `settings.lags` quarters after a staffing change,
+    and their sum."""
+    lags = settings.lag_terms
+    if _most_rows_per_region(cells, lags) < 2:
         raise Unavailable(
-            "no region has staffing in five consecutive quarters, which comparing its response over the three "
-            "quarters after a staffing change needs"
+            f"no region has staffing in {_count(len(lags) + 1)} consecutive quarters, which comparing its "
+            f"response over the {_quarters(settings.lags)} after a staffing change needs"
         )
-    fit = elasticity(cells, outcome, LAGS)
-    table = fit.coefficients[fit.coefficients["term"].isin(LAGS)].assign(lag=range(len(LAGS)))
+    fit = elasticity(cells, outcome, lags, settings)
+    table = fit.coefficients[fit.coefficients["term"].isin(lags)].assign(lag=range(len(lags)))
     total = float(table["estimate"].sum())
-    names = list(fit.coefficients["term"])
-    weights = np.array([1.0 if n in LAGS else 0.0 for n in names])
-    se_total = float(np.sqrt(weights @ fit.fit._vcov @ weights))
+    weights = pd.Series(1.0, index=lags)
+    covariance = fit.covariance.loc[lags, lags]
+    se_total = float(np.sqrt(weights @ covariance @ weights))
     cumulative = pd.DataFrame(
         [
             {
@@ -323,14 +364,26 @@ def lag_profile(cells: pd.DataFrame, outcome: str = "inspections") -> pd.DataFra
     return pd.concat([table, cumulative], ignore_index=True)
 
 
+def _quarters(n: int) -> str:
+    return {0: "no quarter", 1: "quarter"}.get(n, f"{_count(n)} quarters")
+
+
+def _count(n: int) -> str:
+    return NUMBER_WORDS.get(n, f"{n:,}")
+
+
+NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+
+
 def lag_reading(profile) -> Html | Missing:
     if isinstance(profile, Missing):
         return profile
     total = profile[profile["term"] == "sum of lags"].iloc[0]
+    after = int(profile["lag"].max())
     return Html(
         _paragraphs(
             [
-                f"Summed over the quarter of a staffing change and the three after it, the elasticity of "
+                f"Summed over the quarter of a staffing change and the {_quarters(after)} after it, the elasticity of "
                 f"inspections is {total['estimate']:.2f} (95% CI {total['ci_low']:.2f} to "
                 f"{total['ci_high']:.2f})."
             ]
@@ -338,14 +391,16 @@ def lag_reading(profile) -> Html | Missing:
     )
 
 
-def leads_test(cells: pd.DataFrame, outcome: str = "inspections") -> dict:
+def leads_test(cells: pd.DataFrame, outcome: str = "inspections", settings: Settings = DEFAULT) -> dict:
     """Does output move before staff does? Leads of log officers, jointly zero under no anticipation."""
-    if _most_rows_per_region(cells, ["log_officers", *LEADS]) < 2:
+    leads = settings.lead_terms
+    if _most_rows_per_region(cells, ["log_officers", *leads]) < 2:
         raise Unavailable(
-            "no region has staffing in four consecutive quarters, which the test of output moving before staff needs"
+            f"no region has staffing in {_count(len(leads) + 2)} consecutive quarters, which the test of output moving "
+            "before staff needs"
         )
-    fit = elasticity(cells, outcome, ["log_officers", *LEADS])
-    return {**joint_test(fit, LEADS), "leads": fit.coefficients[fit.coefficients["term"].isin(LEADS)]}
+    fit = elasticity(cells, outcome, ["log_officers", *leads], settings)
+    return {**joint_test(fit, leads), "leads": fit.coefficients[fit.coefficients["term"].isin(leads)]}
 
 
 def _most_rows_per_region(cells: pd.DataFrame, columns: list[str]) -> int:
@@ -365,7 +420,9 @@ def leads_reading(leads) -> Html | Missing:
     return Html(_paragraphs([f"Leads test: F = {leads['F']:.2f}, p = {leads['pvalue']:.3f}. {verdict}"]))
 
 
-def dose_response(cells: pd.DataFrame, outcome: str = "inspections", bins: int = 5) -> pd.DataFrame:
+def dose_response(
+    cells: pd.DataFrame, outcome: str = "inspections", bins: int = 5, settings: Settings = DEFAULT
+) -> pd.DataFrame:
     """Output against staffing relative to the region's own average, in bins (lowest bin = reference)."""
     data = cells.dropna(subset=[f"log_{outcome}"]).copy()
     deviation = data["log_officers"] - data.groupby("region_id")["log_officers"].transform("mean")
@@ -384,9 +441,9 @@ def dose_response(cells: pd.DataFrame, outcome: str = "inspections", bins: int =
             fit = feols(
                 data,
                 f"log_{outcome}",
-                list(dummies.columns) + usable_controls(data),
+                list(dummies.columns) + usable_controls(data, settings.controls),
                 ["region_id", "quarter"],
-                cluster="region_id",
+                cluster=settings.cluster,
             )
         except DesignError as err:
             raise Unavailable(str(err)) from err

@@ -148,8 +148,15 @@ class _Build:
         dataset = load(self.data_path)
         span = period_span(dataset)
         self.record["data"]["span"] = list(span)
-        parameters = {s.name: s.resolve(given[s.name], data_span=span) for s in self.specs}
+        facts = schema.DataFacts(
+            span,
+            provinces=tuple(sorted(dataset.regions["province"].astype("str").unique())),
+            programs=tuple(sorted(dataset.programs["program"].astype("str").unique())),
+        )
+        parameters = {s.name: s.resolve(given[s.name], data=facts) for s in self.specs}
         keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
+        scope = _common_scope(parameters)
+        self.record["scope"] = list(scope) if scope is not None else "differs between pages"
         staging = publish.new_staging(self.out)
         try:
             outcomes = _execute_all(
@@ -176,7 +183,7 @@ class _Build:
             csvout.write_csv(estimates, staging / "estimates.csv")
             for download in results.downloads(staging / "results"):  # e.g. scorecard.csv, beside estimates.csv
                 shutil.copy2(download, staging / download.name)
-            headline = _headline(dataset, self.period, self.record["min_cell_size"])
+            headline = _headline(dataset.within(scope or ()), self.period, self.record["min_cell_size"])
             csvout.write_csv(headline, staging / "headline.csv")
             self._write_index(staging, headline, estimates)
             return self._publish(staging, outcomes)
@@ -413,6 +420,12 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
             record=page_record,
         )
     (staging / f"{spec.name}.html").write_text(page, encoding="utf-8")
+
+
+def _common_scope(parameters: dict[str, dict]) -> tuple[str, ...] | None:
+    """The provinces every page covers (empty: all), or None when pages were given different scopes."""
+    scopes = {tuple(values["scope"]) for values in parameters.values() if "scope" in values}
+    return scopes.pop() if len(scopes) == 1 else (() if not scopes else None)
 
 
 def _headline(dataset, period: str, min_cell_size: int):

@@ -40,8 +40,8 @@ def index_page(
     messages = key_messages(estimates, headline, period)
     body = (
         f"<header class='report'><h1>Work-safety enforcement: quarterly report, {html.escape(period)}</h1>"
-        f"<p class='subtitle'>Data from {html.escape(str(span[0]))} to {html.escape(str(span[1]))} &middot; "
-        f"built {html.escape(built)}</p></header>"
+        f"<p class='subtitle'>{_scope_words(record.get('scope'))}Data from {html.escape(str(span[0]))} to "
+        f"{html.escape(str(span[1]))} &middot; built {html.escape(built)}</p></header>"
         + (
             f"<p class='banner' role='note'>{html.escape(SIMULATED_BANNER)}</p>"
             if record.get("seed") is not None
@@ -62,6 +62,15 @@ def index_page(
         + _downloads_html()
     )
     return page(f"Quarterly report {period}", body, record)
+
+
+def _scope_words(scope) -> str:
+    """The provinces the report covers, for the subtitle ("" when it covers all of them)."""
+    if isinstance(scope, str):
+        return "Pages cover different provinces (see each page's settings); the figures below cover all &middot; "
+    if not scope:
+        return ""
+    return f"Covers {html.escape(', '.join(scope))} only &middot; "
 
 
 def _changes_html(changes: pd.DataFrame | None, previous: str) -> str:

@@ -184,7 +184,26 @@ PARAMETER_WORDS = {
     "period": "Report quarter",
     "min_cell_size": "Smallest group shown (inspections)",
     "notice_period": "Half-year the notice compared",
+    "scope": "Provinces covered",
+    "covariates": "Outcome-model adjustment",
+    "propensity_covariates": "Propensity-model adjustment",
+    "estimands": "Effects estimated",
+    "methods": "Estimators",
+    "overlap_tolerance": "Overlap tolerance",
+    "cluster": "Errors clustered by",
+    "heterogeneity_by": "Effect broken down by",
+    "program": "Programme studied",
+    "control_group": "Comparison group",
+    "anticipation": "Quarters of anticipation allowed",
+    "base_period": "Base period before adoption",
+    "est_method": "Estimator of each comparison",
+    "xformla": "Covariates (formula)",
+    "exclude_campaign_regions": "Regions with a surprise campaign left out",
+    "lags": "Quarters after a staffing change",
+    "leads": "Quarters before a staffing change (leads test)",
+    "controls": "Other reforms held fixed",
 }
+EMPTY_WORDS = {"scope": "all", "cluster": "none (independent inspections)"}  # what an empty value means
 
 
 def _parameter_list(parameters: dict, record: dict) -> str:
@@ -198,6 +217,10 @@ def _parameter_list(parameters: dict, record: dict) -> str:
         if name == "data_dir":
             continue
         shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        if shown == "":
+            shown = EMPTY_WORDS.get(name, "none")
+        elif isinstance(value, bool):
+            shown = "yes" if value else "no"
         items.append(
             f"<li>{html.escape(PARAMETER_WORDS.get(name, name.replace('_', ' ').capitalize()))}: "
             f"{html.escape(shown)}</li>"

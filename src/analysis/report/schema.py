@@ -21,10 +21,31 @@ HALF_YEAR = re.compile(r"^\d{4}H[12]$")
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: type
+    type: type | tuple[type, ...]  # a tuple where either is accepted (a list of columns or a formula)
     default: Any
     help: str
     check: Callable[[Any], str | None] | None = None  # returns a complaint, or None when fine
+    data_check: str | None = None  # "provinces" or "programs": names checked against the data once it is read
+
+    @property
+    def type_name(self) -> str:
+        """The type as the parameters cell annotates it: the first of several (papermill reads no unions;
+        the help says what else is accepted)."""
+        return (self.type[0] if isinstance(self.type, tuple) else self.type).__name__
+
+    @property
+    def accepted(self) -> str:
+        """The accepted types in words, for error messages ("list or str")."""
+        return " or ".join(t.__name__ for t in (self.type if isinstance(self.type, tuple) else (self.type,)))
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What parameters are checked against once the data is read."""
+
+    span: tuple[str, str]  # first and last quarter with inspections
+    provinces: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,8 +61,9 @@ class NotebookSpec:
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 
-    def resolve(self, given: dict[str, Any], *, data_span: tuple[str, str] | None = None) -> dict[str, Any]:
-        """Defaults overlaid with `given`, checked; raise ParameterError naming every problem."""
+    def resolve(self, given: dict[str, Any], *, data: DataFacts | None = None) -> dict[str, Any]:
+        """Defaults overlaid with `given`, checked (against `data` when given); raise ParameterError naming
+        every problem."""
         problems = []
         known = {p.name for p in self.params}
         for name in given:
@@ -55,19 +77,75 @@ class NotebookSpec:
             if param.type is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)  # 75 where 75.0 is meant
             if not isinstance(value, param.type) or (param.type is int and isinstance(value, bool)):
-                problems.append(f"{param.name}: expected {param.type.__name__}, got {type(value).__name__} {value!r}")
+                problems.append(f"{param.name}: expected {param.accepted}, got {type(value).__name__} {value!r}")
                 continue
             complaint = param.check(value) if param.check else None
             if complaint:
                 problems.append(f"{param.name}: {complaint}")
             values[param.name] = value
-        if data_span and "period" in values and not problems:
-            first, last = data_span
-            if not Quarter.parse(first) <= Quarter.parse(values["period"]) <= Quarter.parse(last):
-                problems.append(f"period: {values['period']} is outside the data ({first} to {last})")
+        if data and not problems:
+            problems += _against_data(self.params, values, data)
         if problems:
             raise ParameterError(f"notebook {self.name}: " + "; ".join(problems))
         return values
+
+
+def _against_data(params: tuple[Param, ...], values: dict[str, Any], data: DataFacts) -> list[str]:
+    """Complaints about values the data contradicts: a period outside it, a province or programme it lacks."""
+    problems = []
+    if "period" in values:
+        first, last = data.span
+        if not Quarter.parse(first) <= Quarter.parse(values["period"]) <= Quarter.parse(last):
+            problems.append(f"period: {values['period']} is outside the data ({first} to {last})")
+    for param in params:
+        if param.data_check is None or values[param.name] == param.default:
+            continue  # the default is the study's own: the notebook says in words when the data lacks it
+        known = getattr(data, param.data_check)
+        value = values[param.name]
+        names = value if isinstance(value, list) else [value]
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            problems.append(
+                f"{param.name}: {', '.join(map(repr, unknown))} not in the data's {param.data_check} "
+                f"({', '.join(known) or 'none'})"
+            )
+    return problems
+
+
+def _texts(allowed: tuple[str, ...] | None = None, *, at_least_one: bool = False):
+    """A check that a list holds text only (and only `allowed` values, when given)."""
+
+    def check(value: list) -> str | None:
+        if not all(isinstance(item, str) for item in value):
+            return f"expected a list of names, got {value!r}"
+        if at_least_one and not value:
+            return "give at least one"
+        outside = [item for item in value if allowed is not None and item not in allowed]
+        if outside:
+            return f"{', '.join(map(repr, outside))} not allowed (choose from {', '.join(allowed or ())})"
+        if len(set(value)) < len(value):
+            return f"a name is given twice in {value!r}"
+        return None
+
+    return check
+
+
+def _one_of(*allowed: str):
+    def check(value: str) -> str | None:
+        return None if value in allowed else f"{value!r} is not one of {', '.join(allowed)}"
+
+    return check
+
+
+def _columns_or_formula(value: list | str) -> str | None:
+    """A list of column names, or a formula right-hand side (checked by the estimator against the table)."""
+    if isinstance(value, list):
+        return _texts()(value)
+    return None if value.strip() and "~" not in value else f"{value!r}: give a right-hand side such as 'a + C(b)'"
+
+
+def _probability(value: float) -> str | None:
+    return None if 0 <= value < 0.5 else f"must be from 0 up to 0.5, got {value}"
 
 
 def _quarter(value: str) -> str | None:
@@ -107,6 +185,98 @@ def _indicator_tree(value: dict) -> str | None:
     return None
 
 
+SCOPE = Param("scope", list, [], "provinces to study, by name; empty means all", _texts(), data_check="provinces")
+# Each study's design, with defaults equal to the study modules' own (tests/test_report_params.py checks).
+SURPRISE_OUTCOMES = ["hazards_found", "major_hazard_found", "case_filed", "penalty_amount"]
+CROSS_REGION_OUTCOMES = ["case_rate", "avg_case_value", "major_hazard_filing_rate"]
+TEAM_OUTCOMES = ["inspections", "cases", "major_hazards", "penalty_total"]
+SURPRISE_DESIGN = (
+    Param(
+        "outcomes", list, SURPRISE_OUTCOMES, "outcomes to estimate", _texts(tuple(SURPRISE_OUTCOMES), at_least_one=True)
+    ),
+    Param(
+        "covariates",
+        (list, str),
+        ["risk_by_industry", "enterprise_size", "campaign_by_risk"],
+        "outcome-model adjustment: a list of columns, or a formula as text ('C(risk_level) * C(industry) + x')",
+        _columns_or_formula,
+    ),
+    Param(
+        "propensity_covariates",
+        (list, str),
+        ["risk_level", "industry", "enterprise_size", "campaign_active"],
+        "propensity-model adjustment: a list of columns, or a formula as text",
+        _columns_or_formula,
+    ),
+    Param(
+        "estimands",
+        list,
+        ["ATE", "ATT"],
+        "effects to estimate: ATE and/or ATT",
+        _texts(("ATE", "ATT"), at_least_one=True),
+    ),
+    Param(
+        "methods",
+        list,
+        ["naive", "regression", "ipw", "aipw"],
+        "estimators: naive, regression, ipw, aipw",
+        _texts(("naive", "regression", "ipw", "aipw"), at_least_one=True),
+    ),
+    Param("propensity_model", str, "logit", "propensity model: logit or probit", _one_of("logit", "probit")),
+    Param("overlap_tolerance", float, 1e-5, "propensities this close to 0 or 1 stop the estimate", _probability),
+    Param(
+        "cluster",
+        str,
+        "region_id",
+        "cluster standard errors by this column; empty for none",
+        _one_of("region_id", "province", ""),
+    ),
+    Param(
+        "heterogeneity_by",
+        list,
+        ["industry", "risk_level"],
+        "columns to show the effect on case filing by",
+        _texts(("industry", "risk_level", "enterprise_size", "province")),
+    ),
+)
+CROSS_REGION_DESIGN = (
+    Param("program", str, "cross_region", "the programme whose staggered adoption is studied", data_check="programs"),
+    Param(
+        "outcomes",
+        list,
+        CROSS_REGION_OUTCOMES,
+        "outcomes to estimate",
+        _texts(tuple(CROSS_REGION_OUTCOMES), at_least_one=True),
+    ),
+    Param(
+        "control_group",
+        str,
+        "nevertreated",
+        "comparison: nevertreated or notyettreated",
+        _one_of("nevertreated", "notyettreated"),
+    ),
+    Param("anticipation", int, 0, "quarters before adoption in which effects may start", _at_least_zero),
+    Param(
+        "base_period", str, "varying", "pre-period comparisons: varying or universal", _one_of("varying", "universal")
+    ),
+    Param("est_method", str, "reg", "estimator of each comparison: reg, ipw or dr", _one_of("reg", "ipw", "dr")),
+    Param("xformla", str, "", "covariates on the region-quarter panel, as a formula ('' for none)"),
+    Param("exclude_campaign_regions", bool, True, "leave out regions that ran a surprise campaign"),
+)
+TEAM_DESIGN = (
+    Param("outcomes", list, TEAM_OUTCOMES, "outcomes to estimate", _texts(tuple(TEAM_OUTCOMES), at_least_one=True)),
+    Param("lags", int, 3, "quarters of lagged staffing in the response profile", _at_least_zero),
+    Param("leads", int, 2, "quarters of future staffing in the leads test", _at_least_one),
+    Param(
+        "controls",
+        list,
+        ["cross_region_active", "campaign_active"],
+        "other reforms held fixed",
+        _texts(("cross_region_active", "campaign_active")),
+    ),
+    Param("cluster", str, "region_id", "cluster standard errors by this column", _one_of("region_id", "province")),
+)
+
 DATA_DIR = Param("data_dir", str, "", "dataset directory or .duckdb file; empty means the bundled simulated world")
 PERIOD = Param("period", str, "2024Q4", "report quarter", _quarter)
 MIN_CELL_SIZE = Param(
@@ -118,13 +288,14 @@ MIN_CELL_SIZE = Param(
 )
 
 NOTEBOOKS: tuple[NotebookSpec, ...] = (
-    NotebookSpec("00_data_quality", "Data quality", (DATA_DIR, PERIOD, MIN_CELL_SIZE), timeout_seconds=300),
+    NotebookSpec("00_data_quality", "Data quality", (DATA_DIR, PERIOD, SCOPE, MIN_CELL_SIZE), timeout_seconds=300),
     NotebookSpec(
         "01_reform_overview",
         "Reform overview: the notice's figures and the data",
         (
             DATA_DIR,
             PERIOD,
+            SCOPE,
             Param("notice_period", str, "2022H1", "the half-year the notice compared with a year earlier", _half_year),
             MIN_CELL_SIZE,
         ),
@@ -133,19 +304,19 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         "02_surprise_inspections",
         "Study 1: unannounced inspections and case outcomes",
-        (DATA_DIR, PERIOD, MIN_CELL_SIZE),
+        (DATA_DIR, PERIOD, SCOPE, *SURPRISE_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
     ),
     NotebookSpec(
         "03_cross_region_enforcement",
         "Study 2: cross-region enforcement (staggered difference-in-differences)",
-        (DATA_DIR, PERIOD, MIN_CELL_SIZE),
+        (DATA_DIR, PERIOD, SCOPE, *CROSS_REGION_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
     ),
     NotebookSpec(
         "04_team_expansion",
         "Study 3: team expansion, staffing and enforcement output",
-        (DATA_DIR, PERIOD, MIN_CELL_SIZE),
+        (DATA_DIR, PERIOD, SCOPE, *TEAM_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
     ),
 )
@@ -156,6 +327,7 @@ NOTEBOOKS += (
         (
             DATA_DIR,
             PERIOD,
+            SCOPE,
             Param(
                 "weights",
                 str,
