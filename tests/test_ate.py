@@ -7,8 +7,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 
-from analysis.ate import TIDY_COLUMNS, Estimates, covariate_columns, design_matrix, estimate_ate, estimate_many
+from analysis.ate import (
+    TIDY_COLUMNS,
+    Estimates,
+    OverlapError,
+    covariate_columns,
+    design_matrix,
+    estimate_ate,
+    estimate_many,
+)
 from analysis.diagnostics import _e_value, balance, overlap_summary, propensity_scores
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -272,3 +281,31 @@ def test_a_term_times_itself_is_the_term_not_its_square(cattaneo):
     assert list(design_matrix(cattaneo, "mage + mage:mage").columns) == ["const", "mage"]
     squared = design_matrix(cattaneo, "mage + I(mage**2)")
     assert squared["I(mage ** 2)"].tolist() == cattaneo["mage2"].astype(float).tolist()
+
+
+def test_a_column_redundant_within_one_arm_is_left_out_of_that_arms_model_only():
+    """As Stata's teffects ra: each arm's regression omits what is collinear among its own units."""
+    rng = np.random.default_rng(11)
+    n = 400
+    t = rng.integers(0, 2, n)
+    x = rng.normal(size=n)
+    rare = np.where(t == 1, 0.0, (rng.random(n) < 0.3).astype(float))  # never 1 among the treated
+    y = 1.0 + 2.0 * t + x + 0.5 * rare + rng.normal(size=n)
+    df = pd.DataFrame({"y": y, "t": t, "x": x, "rare": rare})
+    est = estimate_ate(df, "y", "t", ["x", "rare"], method="regression")
+    assert est.notes == [
+        "rare left out of the outcome model of the treated arm: determined by the other covariates there"
+    ]
+    treated, untreated = df[df["t"] == 1], df[df["t"] == 0]
+    m1 = sm.OLS(treated["y"], sm.add_constant(treated[["x"]])).fit().predict(sm.add_constant(df[["x"]]))
+    m0 = (
+        sm.OLS(untreated["y"], sm.add_constant(untreated[["x", "rare"]]))
+        .fit()
+        .predict(sm.add_constant(df[["x", "rare"]]))
+    )
+    assert est.estimate == pytest.approx(float(np.mean(m1 - m0)), rel=1e-10)
+    assert np.isfinite(est.std_error) and est.std_error > 0
+    with pytest.raises(OverlapError):  # in the propensity model, the same column predicts the arm perfectly
+        estimate_ate(df, "y", "t", ["x", "rare"], method="aipw")
+    doubly_robust = estimate_ate(df, "y", "t", ["x", "rare"], method="aipw", propensity_covariates=["x"])
+    assert np.isfinite(doubly_robust.std_error) and abs(doubly_robust.estimate - 2.0) < 0.5

@@ -543,7 +543,7 @@ def estimate_many(
 
 def _shared_models(df, t, covariates, ps_spec, methods, propensity_model, overlap_tolerance):
     """The outcome design matrix, the propensity fit (None if no method uses one), and notes on left-out columns."""
-    x_out, outcome_notes = _design(df, covariates, "outcome")
+    x_out, outcome_notes = _outcome_designs(df, t, covariates)
     notes = outcome_notes if set(methods) & {"regression", "aipw"} else []
     propensity = None
     if set(methods) & {"ipw", "aipw"}:
@@ -551,6 +551,28 @@ def _shared_models(df, t, covariates, ps_spec, methods, propensity_model, overla
         notes += ps_notes
         propensity = _Propensity(t, x_ps, PROPENSITY_MODELS[propensity_model], overlap_tolerance)
     return x_out, propensity, notes
+
+
+def _outcome_designs(df, t, covariates) -> tuple[tuple[np.ndarray, np.ndarray], list[str]]:
+    """The outcome models' design matrices, one per arm (untreated, treated), and notes on columns left out.
+
+    Each arm's regression is fitted on its own units, so a column the other covariates
+    determine within one arm (a rare combination seen in one arm only) is left out of that
+    arm's model alone, as Stata's `teffects ra` omits it there.
+    """
+    matrix, dropped = drop_redundant(design_matrix(df, covariates))
+    notes = [
+        f"{name} left out of the outcome model: constant, or determined by the other covariates" for name in dropped
+    ]
+    arms = []
+    for arm, label in ((0, "untreated"), (1, "treated")):
+        kept, within = drop_redundant(matrix[t == arm])
+        notes += [
+            f"{name} left out of the outcome model of the {label} arm: determined by the other covariates there"
+            for name in within
+        ]
+        arms.append(matrix[kept.columns].to_numpy())
+    return (arms[0], arms[1]), notes
 
 
 def _check_columns(df: pd.DataFrame, used: list[str], cluster: str | None) -> None:
@@ -702,8 +724,8 @@ class _Moments:
     """Estimating equations psi_i(theta) = 0 and their mean Jacobian, for theta =
     (propensity coefficients, outcome coefficients of arm 0 and 1, mu0, mu1)."""
 
-    def __init__(self, y, t, x, e, propensity, method, estimand, grams):
-        self.y, self.t, self.x, self.e = y, t, x, e
+    def __init__(self, y, t, xs, e, propensity, method, estimand, grams):
+        self.y, self.t, self.xs, self.e = y, t, xs, e  # xs: the outcome design of each arm (untreated, treated)
         self.grams = grams
         self.propensity = propensity
         # statsmodels objects (untyped), present only when the method uses a propensity model
@@ -727,7 +749,8 @@ class _Moments:
     def _gram(self, arm: int, w) -> np.ndarray:
         key = ("ipwra" if self.weighted_outcome else "ra", arm)
         if key not in self.grams:
-            gram = (self.x * w[:, None]).T @ self.x
+            x = self.xs[arm]
+            gram = (x * w[:, None]).T @ x
             if np.linalg.cond(gram) > 1e12:
                 raise np.linalg.LinAlgError("collinear design")
             self.grams[key] = gram
@@ -737,7 +760,7 @@ class _Moments:
         fits = []
         for arm, w in enumerate(self._outcome_weights()):
             try:
-                fits.append(np.linalg.solve(self._gram(arm, w), self.x.T @ (w * self.y)))
+                fits.append(np.linalg.solve(self._gram(arm, w), self.xs[arm].T @ (w * self.y)))
             except np.linalg.LinAlgError as err:
                 raise ValueError(
                     f"the outcome model of the treatment={arm} arm cannot be fitted: covariates are collinear, or some "
@@ -749,15 +772,19 @@ class _Moments:
     def _potential_means(self):
         y, t, e = self.y, self.t, self.e
         if self.method == "regression" or self.weighted_outcome:
-            fitted = [self.x @ b for b in self.beta]
+            fitted = self._fitted()
             if self.estimand == "ATT":
                 return tuple(float(np.sum(t * f) / t.sum()) for f in fitted)
             return tuple(float(f.mean()) for f in fitted)
         if self.method == "ipw":
             w0, w1 = self._ipw_weights()
             return float(np.sum(w0 * y) / w0.sum()), float(np.sum(w1 * y) / w1.sum())
-        m0, m1 = (self.x @ b for b in self.beta)
+        m0, m1 = self._fitted()
         return float(np.mean(m0 + (1 - t) * (y - m0) / (1 - e))), float(np.mean(m1 + t * (y - m1) / e))
+
+    def _fitted(self) -> list[np.ndarray]:
+        """Each arm's outcome model's prediction for every unit."""
+        return [x @ b for x, b in zip(self.xs, self.beta, strict=True)]
 
     def _ipw_weights(self):
         t, e = self.t, self.e
@@ -773,8 +800,8 @@ class _Moments:
         if self.uses_ps:
             blocks.append((self.ps_model.score_obs(self.ps_fit.params), None))
         if self.uses_outcome:
-            for w, b in zip(self._outcome_weights(), self.beta, strict=False):
-                blocks.append((self.x, w * (self.y - self.x @ b)))
+            for x, w, b in zip(self.xs, self._outcome_weights(), self.beta, strict=True):
+                blocks.append((x, w * (self.y - x @ b)))
         blocks.append((self._mu_moments(), None))
         return blocks, self._jacobian(sum(m.shape[1] for m, _ in blocks))
 
@@ -782,20 +809,19 @@ class _Moments:
         y, t, e = self.y, self.t, self.e
         mu0, mu1 = self.mu
         if self.method == "regression" or self.weighted_outcome:
-            fitted = [self.x @ b for b in self.beta]
+            fitted = self._fitted()
             scale = t if self.estimand == "ATT" else np.ones_like(t)
             return np.column_stack([scale * (fitted[0] - mu0), scale * (fitted[1] - mu1)])
         if self.method == "ipw":
             w0, w1 = self._ipw_weights()
             return np.column_stack([w0 * (y - mu0), w1 * (y - mu1)])
-        m0, m1 = (self.x @ b for b in self.beta)
+        m0, m1 = self._fitted()
         return np.column_stack([m0 + (1 - t) * (y - m0) / (1 - e) - mu0, m1 + t * (y - m1) / e - mu1])
 
     def _jacobian(self, p):
         """Mean derivative of psi; blocks in closed form (rows: equations, columns: parameters)."""
-        n, x, y, t = self.n, self.x, self.y, self.t
+        n, y, t = self.n, self.y, self.t
         k_ps = len(self.ps_fit.params) if self.uses_ps else 0
-        k = x.shape[1]
         jac = np.zeros((p, p))
         row = 0
         if self.uses_ps:
@@ -805,13 +831,14 @@ class _Moments:
         beta_cols = []
         if self.uses_outcome:
             for arm, (w, b) in enumerate(zip(self._outcome_weights(), self.beta, strict=False)):
-                cols = slice(row, row + k)
+                x = self.xs[arm]
+                cols = slice(row, row + x.shape[1])
                 jac[cols, cols] = -self._gram(arm, w) / n
                 if self.weighted_outcome and arm == 0:  # weights e/(1-e) depend on the propensity
                     resid = (1 - t) * (y - x @ b) / (1 - self.e) ** 2
                     jac[cols, :k_ps] = x.T @ (de * resid[:, None]) / n
                 beta_cols.append(cols)
-                row += k
+                row += x.shape[1]
         mu_rows = (p - 2, p - 1)
         self._mu_jacobian(jac, mu_rows, beta_cols, k_ps, de if self.uses_ps else None)
         return jac
@@ -820,12 +847,12 @@ class _Moments:
         return self.propensity.gradient
 
     def _mu_jacobian(self, jac, mu_rows, beta_cols, k_ps, de):
-        n, x, y, t, e = self.n, self.x, self.y, self.t, self.e
+        n, xs, y, t, e = self.n, self.xs, self.y, self.t, self.e
         mu0, mu1 = self.mu
         r0, r1 = mu_rows
         if self.method == "regression" or self.weighted_outcome:
             scale = t if self.estimand == "ATT" else np.ones_like(t)
-            for r, cols in zip(mu_rows, beta_cols, strict=False):
+            for r, cols, x in zip(mu_rows, beta_cols, xs, strict=True):
                 jac[r, cols] = scale @ x / n
                 jac[r, r] = -scale.mean()
             return
@@ -837,9 +864,9 @@ class _Moments:
             if self.estimand == "ATE":  # the ATT's treated weight (t) has no propensity in it
                 jac[r1, :k_ps] = (-t * (y - mu1) / e**2) @ de / n
             return
-        m0, m1 = (x @ b for b in self.beta)
-        jac[r0, beta_cols[0]] = (1 - (1 - t) / (1 - e)) @ x / n
-        jac[r1, beta_cols[1]] = (1 - t / e) @ x / n
+        m0, m1 = self._fitted()
+        jac[r0, beta_cols[0]] = (1 - (1 - t) / (1 - e)) @ xs[0] / n
+        jac[r1, beta_cols[1]] = (1 - t / e) @ xs[1] / n
         jac[r0, :k_ps] = ((1 - t) * (y - m0) / (1 - e) ** 2) @ de / n
         jac[r1, :k_ps] = (-t * (y - m1) / e**2) @ de / n
         jac[r0, r0] = jac[r1, r1] = -1.0

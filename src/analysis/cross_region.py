@@ -324,6 +324,23 @@ class OutcomeEstimate:
     def __repr__(self) -> str:
         return f"OutcomeEstimate({self.outcome}: ATT {self.simple.estimate:.4g}, {self.n_units} regions)"
 
+    def tidy(self) -> pd.DataFrame:
+        """This outcome's rows of estimates.csv: ATT and ATT by event time 0-4, by both estimators."""
+        return estimates_frame({self.outcome: self})
+
+    def summary(self) -> str:
+        """The overall effects, the comparison and what was left out, as text for a notebook."""
+        s, t = self.simple, self.twfe
+        compared = "never adopted" if self.control_group == "nevertreated" else "had not yet adopted"
+        lines = [
+            f"{self.outcome}: {self.n_units} regions; adopters compared with regions that {compared}",
+            f"  Callaway-Sant'Anna ATT  {s.estimate:.4g}  (SE {s.std_error:.3g}; 95% CI {s.ci_low:.4g} to "
+            f"{s.ci_high:.4g})",
+            f"  two-way fixed effects   {t.estimate:.4g}  (SE {t.std_error:.3g})",
+            f"  pre-trend test p = {did.pretrend_test(self.dynamic)['pvalue']:.3g}",
+        ]
+        return "\n".join(lines + [f"  note: {n}" for n in self.notes])
+
 
 def estimate(design: Design, outcome: str, min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> OutcomeEstimate:
     """Callaway-Sant'Anna (simple and dynamic) and TWFE (static and event study) for `outcome`.
