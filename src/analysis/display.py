@@ -7,11 +7,15 @@ control marked with a legend) hold in one place.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from . import csvout, labels
 from .disclosure import SYMBOL
 
 IDENTIFIER_COLUMNS = frozenset({"enterprise_id", "inspection_id", "record", "all_faults"})
@@ -30,24 +34,83 @@ class Html:
         return self.markup
 
 
-def figure(fig, alt: str) -> Html:
-    """A matplotlib figure as an inline PNG at twice its size in pixels (crisp on high-density screens),
-    with `alt` describing what it shows; the figure is closed."""
-    import base64
-    import io
+@dataclass(frozen=True)
+class FigureNote:
+    """What a report needs besides the picture: a title, alt text saying what the figure shows (written
+    from its data), and the data itself, offered as a CSV download beside the figure."""
 
+    title: str
+    alt: str
+    data: pd.DataFrame | None = None
+
+
+def figure_html(fig) -> str | None:
+    """A figure carrying a `FigureNote` (`fig.report_note`) as the report shows it, else None.
+
+    The picture is a PNG at twice the figure's pixel size (crisp on high-density screens).
+    The report numbers figures ("Figure 2.1") and fills the source line when it renders the
+    page; without the report, the title and data are still there.
+    """
+    note = getattr(fig, "report_note", None)
+    if not isinstance(note, FigureNote):
+        return None
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=2 * float(fig.get_dpi()))
+    width = int(fig.get_figwidth() * fig.get_dpi())
+    picture = base64.b64encode(buffer.getvalue()).decode("ascii")
+    download = ""
+    if note.data is not None and len(note.data):
+        csv = csvout.neutralised(note.data).to_csv(index=False)
+        encoded = base64.b64encode(csv.encode("utf-8")).decode("ascii")
+        download = (
+            f"<a class='figure-data' download='figure.csv' href='data:text/csv;charset=utf-8;base64,{encoded}'>"
+            "Data behind this figure (CSV)</a>"
+        )
+    return (
+        f"<figure class='report-figure'><figcaption class='figure-title'>{html.escape(note.title)}</figcaption>"
+        f"<img src='data:image/png;base64,{picture}' alt='{html.escape(note.alt, quote=True)}' "
+        f"style='max-width:100%;width:{width}px'>"
+        f"<p class='figure-source'>{download}</p></figure>"
+    )
+
+
+def figure(fig) -> Html:
+    """`figure_html` as a displayable object, for a section that shows a figure with other output.
+
+    The figure is closed, so the notebook's automatic display does not show it a second time.
+    """
     import matplotlib.pyplot as plt
 
-    buffer = io.BytesIO()
-    dpi = 2 * float(fig.get_dpi())
-    fig.savefig(buffer, format="png", dpi=dpi)
-    width = int(fig.get_figwidth() * fig.get_dpi())
+    markup = figure_html(fig) or figure_html(_untitled(fig))
     plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return Html(
-        f"<img class='figure' src='data:image/png;base64,{data}' alt='{html.escape(alt, quote=True)}' "
-        f"style='max-width:100%;width:{width}px'>"
-    )
+    return Html(markup or "")
+
+
+def _untitled(fig):
+    """A figure without a note still shows (as an untitled figure): a test requires every figure's note."""
+    fig.report_note = FigureNote("", "A figure (no description was written for it).")
+    return fig
+
+
+def _show_noted_figures_in_ipython() -> None:
+    """In a notebook, a figure with a `FigureNote` displays as `figure_html` (title, alt text, data)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type_by_name("matplotlib.figure", "Figure", figure_html)
+
+
+WORDED_COLUMNS = frozenset({"study", "outcome", "estimand", "method", "covariate", "term"})  # code names -> words
+
+
+def _header(column) -> str:
+    """A column header in words: the label table's, else the name with spaces."""
+    if not isinstance(column, str):
+        return column
+    return labels.COLUMNS.get(column) or column.replace("_", " ")
 
 
 def table(
@@ -71,8 +134,11 @@ def table(
     for column in shown.columns:
         if pd.api.types.is_numeric_dtype(shown[column]) and not pd.api.types.is_bool_dtype(shown[column]):
             cells[column] = [_cell(x, digits, column in percent) for x in shown[column]]
+        elif column in WORDED_COLUMNS:
+            cells[column] = [labels.words(x) if isinstance(x, str) else x for x in shown[column]]
         if mask is not None and mask[column].any():
             cells[column] = cells[column].astype(object).where(~mask[column].to_numpy(), WITHHELD)
+    cells = cells.rename(columns=_header)
     markup = cells.to_html(index=index, escape=True, na_rep=NOT_DEFINED, border=0, classes="report-table")
     if caption:
         markup = markup.replace(">", f"><caption>{html.escape(caption)}</caption>", 1)
@@ -112,3 +178,6 @@ def _number(x: float, digits: int) -> str:
 def text(sentence: str) -> Html:
     """A paragraph of reading for reviewers; any data-derived part is escaped here."""
     return Html(f"<p class='reading'>{html.escape(sentence)}</p>")
+
+
+_show_noted_figures_in_ipython()

@@ -78,6 +78,38 @@ COLUMNS = {
 }
 
 
+DESIGN_WORDS = {  # the values of design settings a page lists (adjustment variables, programmes, clusters)
+    "risk_level": "risk grade",
+    "industry": "industry",
+    "enterprise_size": "enterprise size",
+    "campaign_active": "surprise campaign in force",
+    "cross_region_active": "cross-region enforcement in force",
+    "risk_by_industry": "risk grade within industry",
+    "campaign_by_risk": "campaign by risk grade",
+    "region_id": "region",
+    "province": "province",
+    "cross_region": "cross-region enforcement",
+    "technical_inspectors": "technical-inspector programme",
+    "surprise_campaign": "surprise-inspection campaign",
+    "nevertreated": "regions that never adopted",
+    "notyettreated": "regions that had not yet adopted",
+    "varying": "the quarter before each comparison",
+    "universal": "the quarter before adoption, for all comparisons",
+    "reg": "outcome regression",
+    "dr": "doubly robust",
+    "logit": "logit",
+    "probit": "probit",
+}
+
+
+def words(value: str) -> str:
+    """A setting's value in words: a label or design word when there is one, else the value as given."""
+    try:
+        return label(value)
+    except KeyError:
+        return DESIGN_WORDS.get(value, value)
+
+
 def label(name: str) -> str:
     """The reviewer's words for a code name; KeyError names the missing entry (a test checks coverage)."""
     for table in (QUANTITIES, ESTIMANDS, METHODS, STUDIES):

@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.text import Text
 
 from .disclosure import SYMBOL
+from .display import FigureNote
 
 NOTICE_PROVINCES = ("Beijing", "Zhejiang", "Sichuan", "Jiangsu", "Shandong", "Inner Mongolia", "Hunan", "Guangdong")
 WIDTH = 9.0
@@ -43,6 +44,13 @@ def _literal_text(draw):
 def _literal(fig: plt.Figure) -> plt.Figure:
     for text in fig.findobj(Text):
         text.set_parse_math(False)
+    return fig
+
+
+def note(fig: plt.Figure, title: str, alt: str, data: pd.DataFrame | None = None) -> plt.Figure:
+    """Attach what a report shows with the figure: its title, alt text (what it shows, in words written
+    from the data) and the data behind it (a CSV download). See `display.figure_html`."""
+    fig.report_note = FigureNote(title, alt, data)  # type: ignore[attr-defined]
     return fig
 
 

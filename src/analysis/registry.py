@@ -21,8 +21,13 @@ class Study:
     method: str  # ... by this method
     lead_outcome: str  # the outcome of the study's key message
 
-    def reading(self, outcome: str, estimate: float, low: float, high: float) -> str:
-        """One sentence with the number, its unit and its 95% interval."""
+    def reading(self, outcome: str, estimate: float, low: float, high: float, design: dict | None = None) -> str:
+        """One sentence with the number, its unit and its 95% interval.
+
+        `design` is the study notebook's parameters, for what the sentence names (the programme
+        a cross-region page studied, its comparison group).
+        """
+        design = design or {}
         words = labels.label(outcome)
         interval = f"95% CI {labels.interval(outcome, low, high)}"
         if self.name == "surprise":
@@ -31,9 +36,11 @@ class Study:
                 f"({interval}) compared with announced inspections of similar sites."
             )
         if self.name == "cross_region":
+            reform = labels.words(design.get("program", "cross_region"))
+            compared = labels.words(design.get("control_group", "nevertreated"))
             return (
-                f"Where cross-region enforcement started, the {words} changed by {labels.effect(outcome, estimate)} "
-                f"on average after adoption ({interval}), against regions that never adopted."
+                f"Where {reform} started, the {words} changed by {labels.effect(outcome, estimate)} "
+                f"on average after adoption ({interval}), against {compared}."
             )
         direction = "more" if estimate >= 0 else "fewer" if labels.unit(outcome) == "count" else "less"
         return (

@@ -815,13 +815,7 @@ def breakdown_section(groups: Subgroups) -> display.Html:
     except Unavailable as err:
         picture = display.text(str(err))
     else:
-        shown = groups.frame.dropna(subset=["estimate"])
-        low, high = shown.loc[shown["estimate"].idxmin()], shown.loc[shown["estimate"].idxmax()]
-        picture = display.figure(
-            fig,
-            f"Effect of an unannounced visit on the chance of a case, by {one}: from "
-            f"{_points(low['estimate'])} ({low[groups.by]}) to {_points(high['estimate'])} ({high[groups.by]}).",
-        )
+        picture = display.figure(fig)
     return display.Html(picture.markup + subgroup_reading(groups).markup)
 
 

@@ -63,6 +63,14 @@ class Table:
     def __repr__(self) -> str:
         return f"Table({self.caption!r}, {len(self.frame)} rows)"
 
+    def tidy(self) -> pd.DataFrame:
+        """The table's rows (for the elasticities, the rows of estimates.csv and the regions behind each)."""
+        return self.frame.copy()
+
+    def summary(self) -> str:
+        """The caption, the rows and the sentences that read them, as text for a notebook."""
+        return "\n".join([self.caption, self.frame.to_string(index=False), *self.notes])
+
 
 @dataclass(frozen=True)
 class Settings:

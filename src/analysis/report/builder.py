@@ -410,6 +410,8 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
             message=outcome.message,
             parameters=outcome.parameters,
             record=page_record,
+            number=int(spec.name[:2]) if spec.name[:2].isdigit() else 0,
+            finding=_finding(spec, outcome, staging),
         )
     else:
         page = render.failed_page(
@@ -420,6 +422,21 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
             record=page_record,
         )
     (staging / f"{spec.name}.html").write_text(page, encoding="utf-8")
+
+
+def _finding(spec, outcome: NotebookResult, staging: Path) -> str:
+    """The sentence a study page opens with (from the estimates it recorded); "" for other pages."""
+    import pandas as pd
+
+    from ..registry import STUDIES
+    from .messages import page_finding
+
+    study = next((s for s in STUDIES if s.notebook == spec.name), None)
+    if study is None or outcome.status != OK:
+        return ""
+    recorded = sorted((staging / "results").rglob(f"{study.name}.csv"))
+    estimates = pd.read_csv(recorded[0]) if recorded else pd.DataFrame()
+    return page_finding(estimates, study, outcome.parameters)
 
 
 def _common_scope(parameters: dict[str, dict]) -> tuple[str, ...] | None:

@@ -37,7 +37,7 @@ def index_page(
     """
     span = record.get("data", {}).get("span") or ["?", "?"]
     built = str(record.get("built_at", ""))[:10]
-    messages = key_messages(estimates, headline, period)
+    messages = key_messages(estimates, headline, period, {r["name"]: r.get("parameters", {}) for r in results})
     body = (
         f"<header class='report'><h1>Work-safety enforcement: quarterly report, {html.escape(period)}</h1>"
         f"<p class='subtitle'>{_scope_words(record.get('scope'))}Data from {html.escape(str(span[0]))} to "

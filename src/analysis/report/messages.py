@@ -8,17 +8,24 @@ from .. import labels
 from ..registry import STUDIES
 
 
-def key_messages(estimates: pd.DataFrame, headline: pd.DataFrame, period: str) -> list[str]:
-    """Up to one sentence per study (its lead outcome, preferred estimate) and one on the quarter."""
+def key_messages(
+    estimates: pd.DataFrame, headline: pd.DataFrame, period: str, designs: dict[str, dict] | None = None
+) -> list[str]:
+    """Up to one sentence per study (its lead outcome, preferred estimate) and one on the quarter.
+
+    `designs` holds each notebook's parameters (by notebook name), for what a sentence names.
+    """
     sentences = [s for s in (_quarter_sentence(headline, period),) if s]
     for study in STUDIES:
-        row = _lead_row(estimates, study)
+        row = lead_row(estimates, study)
         if row is not None:
-            sentences.append(study.reading(row["outcome"], row["estimate"], row["ci_low"], row["ci_high"]))
+            design = (designs or {}).get(study.notebook, {})
+            sentences.append(study.reading(row["outcome"], row["estimate"], row["ci_low"], row["ci_high"], design))
     return sentences
 
 
-def _lead_row(estimates: pd.DataFrame, study) -> pd.Series | None:
+def lead_row(estimates: pd.DataFrame, study) -> pd.Series | None:
+    """The estimate a study leads with (its preferred estimand and method, lead outcome first), if any."""
     if estimates.empty:
         return None
     rows = estimates[
@@ -55,3 +62,11 @@ def _quarter_sentence(headline: pd.DataFrame, period: str) -> str:
         if p
     ]
     return f"In {period} " + "; ".join(parts) + "." if parts else ""
+
+
+def page_finding(estimates: pd.DataFrame, study, design: dict) -> str:
+    """The sentence a study page opens with: its lead estimate with the interval, or why there is none."""
+    row = lead_row(estimates, study)
+    if row is None:
+        return "No main estimate could be made for this quarter; the sections below say why."
+    return study.reading(row["outcome"], row["estimate"], row["ci_low"], row["ci_high"], design)

@@ -17,6 +17,8 @@ import pandas as pd
 from nbconvert import HTMLExporter
 from pygments.formatters import HtmlFormatter
 
+from .. import labels
+
 HEADING = re.compile(r'<h([12]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
 
 STYLE = """
@@ -49,6 +51,13 @@ details.run-record pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table.report-table th[scope='row'], table.report-table td.text { text-align: left; }
 .output_html, .output_subarea { overflow-x: auto; max-width: 100%; }
+aside.summary { background: #f6f8fa; border: 1px solid #d0d7de; border-left: 4px solid #0969da;
+  border-radius: 6px; padding: .2rem 1rem; margin: 1rem 0; }
+aside.summary h2 { font-size: 1rem; margin: .5rem 0 .2rem; }
+figure.report-figure { margin: 1rem 0; }
+figcaption.figure-title { font-weight: 600; margin-bottom: .3rem; }
+p.figure-source { font-size: 12px; color: #57606a; margin-top: .2rem; }
+a.figure-data { margin-left: .4rem; }
 p.banner { background: #ddf4ff; border: 1px solid #54aeff; border-radius: 6px; padding: .6rem .9rem; }
 p.subtitle { color: #57606a; margin-top: -.5rem; }
 ul.key-messages li { margin: .4rem 0; }
@@ -61,7 +70,7 @@ a { color: #0550ae; }
   button.toggle-code { float: none; }
 }
 @media print {
-  button, nav.toc, details.run-record { display: none !important; }
+  button, nav.toc, details.run-record, a.figure-data, details.settings { display: none !important; }
   main { max-width: none; padding: 0; }
   a { color: inherit; text-decoration: none; }
   h2, h3 { break-after: avoid; }
@@ -98,16 +107,28 @@ def _run_record(record: dict) -> str:
 
 
 def notebook_page(
-    notebook: nbformat.NotebookNode, *, title: str, status: str, message: str, parameters: dict, record: dict
+    notebook: nbformat.NotebookNode,
+    *,
+    title: str,
+    status: str,
+    message: str,
+    parameters: dict,
+    record: dict,
+    number: int = 0,
+    finding: str = "",
 ) -> str:
-    """One executed notebook as a reviewer page: header, contents, outputs; code behind a button."""
+    """One executed notebook as a reviewer page: header, the main finding, contents, outputs; code behind
+    a button. Figures and tables are numbered `number`.1, `number`.2, ... and figures get a source line."""
     exporter = HTMLExporter(template_name="basic")
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(without_stderr(notebook))
+    body = number_tables(number_figures(body, number, _source_line(record)), number)
+    period = parameters.get("period", "")
     header = (
         "<header class='report'><button class='toggle-code' onclick='toggleCode()'>Show code</button>"
-        "<p><a href='index.html'>&larr; Report index</a> &middot; <a href='methods.html'>Methods and glossary</a></p>"
+        + (f"<p class='subtitle'>Quarterly report {html.escape(str(period))}</p>" if period else "")
+        + "<p><a href='index.html'>&larr; Report index</a> &middot; <a href='methods.html'>Methods and glossary</a></p>"
         + (
             ""
             if status == "ok"
@@ -115,7 +136,59 @@ def notebook_page(
         )
         + f"{_parameter_list(parameters, record)}</header>"
     )
-    return _page(title, header + _table_of_contents(body) + body, record, HtmlFormatter().get_style_defs(".highlight"))
+    summary = (
+        f"<aside class='summary' role='note'><h2>Main finding</h2><p>{html.escape(finding)}</p></aside>"
+        if finding
+        else ""
+    )
+    return _page(
+        f"{title}, {period}" if period else title,
+        header + summary + _table_of_contents(body) + body,
+        record,
+        HtmlFormatter().get_style_defs(".highlight"),
+    )
+
+
+FIGURE = re.compile(r"<figure class='report-figure'>.*?</figure>", re.S)
+
+
+def number_figures(body: str, number: int, source: str) -> str:
+    """Number each figure ("Figure 2.1."), name its data download after it, and give it its source line."""
+    count = 0
+
+    def numbered(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        label = f"{number}.{count}"
+        return (
+            match.group(0)
+            .replace("<figcaption class='figure-title'>", f"<figcaption class='figure-title'>Figure {label}. ", 1)
+            .replace("download='figure.csv'", f"download='figure-{number}-{count}.csv'", 1)
+            .replace("<p class='figure-source'>", f"<p class='figure-source'>{source} ", 1)
+        )
+
+    return FIGURE.sub(numbered, body)
+
+
+def number_tables(body: str, number: int) -> str:
+    """Number each captioned table ("Table 2.1.")."""
+    count = 0
+
+    def numbered(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        return f"{match.group(0)}Table {number}.{count}. "
+
+    return re.sub(r"<caption>", numbered, body)
+
+
+def _source_line(record: dict) -> str:
+    """ "Source: dataset default (fingerprint ...); simulated data." in the page's words, escaped."""
+    data = record.get("data", {})
+    simulated = "; simulated data, effects planted" if record.get("seed") is not None else ""
+    return html.escape(
+        f"Source: dataset {data.get('name', '')} (fingerprint {str(data.get('sha256', ''))[:12]}){simulated}."
+    )
 
 
 def without_stderr(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -216,7 +289,8 @@ def _parameter_list(parameters: dict, record: dict) -> str:
     for name, value in parameters.items():
         if name == "data_dir":
             continue
-        shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        shown = ", ".join(labels.words(v) if isinstance(v, str) else str(v) for v in values)
         if shown == "":
             shown = EMPTY_WORDS.get(name, "none")
         elif isinstance(value, bool):
