@@ -65,3 +65,109 @@ def test_index_and_a_page_load_cleanly(tiny_dir, tmp_path):
                 assert (tmp_path / f"{page_name}.png").stat().st_size > 1000
         finally:
             browser.close()
+
+
+# --- the reviewer's pages, as a reviewer's browser shows them ------------------------------------------
+
+REVIEWER_PAGES = ("index.html", "02_surprise_inspections.html", "03_cross_region_enforcement.html", "methods.html")
+PHONE = {"width": 390, "height": 844}
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="module")
+def reviewer_report(world_factory, tmp_path_factory):
+    from analysis.report import schema
+
+    out = tmp_path_factory.mktemp("reviewer") / "report"
+    result = build(
+        world_factory(seed=11, scale=0.3),
+        "2024Q4",
+        out=out,
+        jobs=2,
+        specs=schema.select(["02_surprise_inspections", "03_cross_region_enforcement"]),
+        cache_dir=out.parent / "cache",
+        log=lambda *_: None,
+    )
+    assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_page(browser, path, viewport=None):
+    page = browser.new_page(viewport=viewport) if viewport else browser.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page
+
+
+@pytest.mark.parametrize("name", REVIEWER_PAGES)
+def test_no_serious_accessibility_violations(reviewer_report, browser, name):
+    """axe-core's rules (WCAG 2 A and AA): nothing serious or critical on any page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = open_page(browser, reviewer_report / name)
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} e.g. {v['nodes'][0]['html'][:120]}"
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+    page.close()
+    assert serious == [], serious
+
+
+@pytest.mark.parametrize("name", REVIEWER_PAGES)
+def test_pages_do_not_scroll_sideways_on_a_phone(reviewer_report, browser, name):
+    page = open_page(browser, reviewer_report / name, PHONE)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.close()
+    assert width <= PHONE["width"], f"{name} is {width} px wide at {PHONE['width']} px"
+
+
+@pytest.mark.parametrize("name", REVIEWER_PAGES[1:3])
+def test_every_figure_is_numbered_titled_described_and_downloadable(reviewer_report, browser, name):
+    page = open_page(browser, reviewer_report / name)
+    figures = page.evaluate(
+        """Array.from(document.querySelectorAll('img')).map(img => ({
+            alt: img.getAttribute('alt') || '',
+            caption: img.closest('figure')?.querySelector('figcaption')?.textContent || '',
+            source: img.closest('figure')?.querySelector('.figure-source')?.textContent || '',
+            data: img.closest('figure')?.querySelector('a.figure-data')?.getAttribute('download') || '',
+        }))"""
+    )
+    captions = page.evaluate("Array.from(document.querySelectorAll('caption')).map(c => c.textContent)")
+    page.close()
+    number = int(name[:2])
+    assert figures, f"{name} has no figure"
+    for k, figure in enumerate(figures, start=1):
+        assert figure["caption"].startswith(f"Figure {number}.{k}. ") and len(figure["caption"]) > 20, figure
+        assert len(figure["alt"]) > 20 and "No description" not in figure["alt"], figure
+        assert any(ch.isdigit() for ch in figure["alt"]), f"alt text says no number: {figure['alt']}"
+        assert figure["source"].startswith("Source: dataset ") and "simulated" in figure["source"], figure
+        assert figure["data"] == f"figure-{number}-{k}.csv", figure
+    for k, caption in enumerate(captions, start=1):
+        assert caption.startswith(f"Table {number}.{k}. "), caption
+
+
+def test_printing_hides_the_controls(reviewer_report, browser):
+    page = open_page(browser, reviewer_report / "02_surprise_inspections.html")
+    page.emulate_media(media="print")
+    shown = page.evaluate(
+        """['button.toggle-code', 'nav.toc', 'details.run-record', 'a.figure-data']
+            .map(s => document.querySelector(s))
+            .filter(e => e && getComputedStyle(e).display !== 'none')
+            .map(e => e.outerHTML.slice(0, 60))"""
+    )
+    page.close()
+    assert shown == []
