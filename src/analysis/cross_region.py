@@ -352,6 +352,29 @@ def estimate(design: Design, outcome: str, min_cell_size: int = DEFAULT_MIN_CELL
     compared with regions that had not yet adopted, and the notes say so. Regions with
     fewer than `min_cell_size` inspections are counted in the notes, never named.
     Raises Unavailable (a sentence) when the outcome cannot be estimated.
+
+    Parameters
+    ----------
+    design : Design
+        The comparison (`design`), carrying the study's `Settings` (programme, comparison
+        group, anticipation, base period, estimator, covariate formula).
+    outcome : str
+        One of `OUTCOMES`.
+    min_cell_size : int
+        Regions with fewer inspections are never named in the notes.
+
+    Returns
+    -------
+    OutcomeEstimate
+        Callaway-Sant'Anna ATT(g,t), simple and dynamic aggregations, and TWFE for comparison;
+        `.tidy()` gives the rows of estimates.csv, `.summary()` a text to read.
+
+    Examples
+    --------
+    >>> settings = Settings(program="technical_inspectors", control_group="notyettreated")
+    >>> cells = panel(dataset, last_period="2024Q4", program=settings.program)  # doctest: +SKIP
+    >>> result = estimate(design(dataset, cells, settings=settings), "case_rate")  # doctest: +SKIP
+    >>> print(result.summary())  # doctest: +SKIP
     """
     name, basis = OUTCOME_WORDS[outcome]
     cells, labels, settings = design.cells, design.labels, design.settings

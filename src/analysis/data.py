@@ -111,6 +111,21 @@ class Dataset:
         An empty list is the whole dataset. Rows of other provinces are counted as "outside
         scope" in `reconciliation`, never lost from the accounting; quarantined rows stay, since
         they are faults of the files. An unknown name raises ValueError listing the provinces.
+
+        Parameters
+        ----------
+        provinces : sequence of str
+            Province names as in the regions table.
+
+        Returns
+        -------
+        Dataset
+            A new dataset (this one is unchanged), whose `notes` say what it covers.
+
+        Examples
+        --------
+        >>> jiangsu = load("data/generated/default").within(["Jiangsu"])  # doctest: +SKIP
+        >>> jiangsu.reconciliation()[["table", "accepted", "outside_scope"]]  # doctest: +SKIP
         """
         if not provinces:
             return self

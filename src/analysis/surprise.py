@@ -125,6 +125,28 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     inspection is dropped: a missing risk grade or enterprise size is the level "not
     recorded" of that covariate (one sentence each says how many); a covariate missing
     for every inspection is constant, so the models leave it out (`adjustment` says so).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A loaded dataset (`analysis.data.load`), possibly restricted with `Dataset.within`.
+    last_period : str, optional
+        The report quarter ("2024Q4"); later inspections are left out.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per inspection: `KEYS`, `surprise` (the treatment), the `OUTCOMES` and the
+        adjustment variables.
+    notes : list of str
+        Sentences on how missing covariate values were handled.
+
+    Examples
+    --------
+    >>> from analysis.data import load
+    >>> from analysis.paths import resolve_data
+    >>> table, notes = study_table(load(resolve_data()).within(["Jiangsu"]), last_period="2024Q4")
+    >>> table[["region_id", "quarter", "surprise", "case_filed"]].head(2)  # doctest: +SKIP
     """
     inspections = dataset.inspections
     quarter = quarters_of(inspections["inspection_date"])
@@ -330,6 +352,27 @@ def estimates(
     overlap: the sentence names the kinds of site visited one way only). Covariates that
     are constant or redundant are left out of the models with a note (`Estimate.notes`;
     `adjustment` says it in words).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The study table (`study_table`), or any table with its columns.
+    outcomes, methods, estimands : sequence of str, optional
+        Override the design's (methods: naive, regression, ipw, aipw; estimands: ATE, ATT).
+    design : Design
+        Covariates, propensity model, overlap tolerance and clustering (default: the study's own).
+
+    Returns
+    -------
+    analysis.ate.Estimates
+        A list of `Estimate`, one per outcome, estimand and method; `.tidy()` gives the rows of
+        estimates.csv and `.summary()` a text to read.
+
+    Examples
+    --------
+    >>> design = Design(covariates="C(risk_level) * C(industry)", propensity_model="probit")
+    >>> results = estimates(table, ["case_filed"], ["aipw"], ["ATE"], design=design)  # doctest: +SKIP
+    >>> print(results.summary())  # doctest: +SKIP
     """
     _require_comparison(table)
     outcomes, methods = outcomes or design.outcomes, methods or design.methods

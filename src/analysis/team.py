@@ -233,7 +233,30 @@ def elasticity(
     cells: pd.DataFrame, outcome: str, regressors: list[str] | None = None, settings: Settings = DEFAULT
 ) -> PanelFit:
     """log(outcome) on log(officers) (or `regressors`) and the reform controls that vary, region and quarter
-    effects, CRV1 by `settings.cluster` (region). Unavailable (a sentence) when the data cannot support it."""
+    effects, CRV1 by `settings.cluster` (region). Unavailable (a sentence) when the data cannot support it.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        The region-quarter panel (`panel`).
+    outcome : str
+        One of `OUTCOMES`; its log is the dependent variable.
+    regressors : list of str, optional
+        Default `["log_officers"]`; e.g. `settings.lag_terms` for a distributed lag.
+    settings : Settings
+        Controls held fixed and the clustering.
+
+    Returns
+    -------
+    analysis.panel.PanelFit
+        Coefficients with clustered errors; `.summary()`, `.tidy()`, `.covariance`.
+
+    Examples
+    --------
+    >>> settings = Settings(lags=2, controls=("campaign_active",))
+    >>> fit = elasticity(panel(dataset, "2024Q4", settings), "inspections", settings=settings)  # doctest: +SKIP
+    >>> print(fit.summary())  # doctest: +SKIP
+    """
     regressors = regressors or ["log_officers"]
     data = cells.dropna(subset=[f"log_{outcome}", *regressors])
     if data.empty:
