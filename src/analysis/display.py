@@ -92,7 +92,7 @@ def _untitled(fig):
     return fig
 
 
-def _show_noted_figures_in_ipython() -> None:
+def show_noted_figures_in_ipython() -> None:
     """In a notebook, a figure with a `FigureNote` displays as `figure_html` (title, alt text, data)."""
     try:
         from IPython import get_ipython
@@ -180,4 +180,4 @@ def text(sentence: str) -> Html:
     return Html(f"<p class='reading'>{html.escape(sentence)}</p>")
 
 
-_show_noted_figures_in_ipython()
+show_noted_figures_in_ipython()

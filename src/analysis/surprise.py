@@ -854,7 +854,7 @@ def breakdown_section(groups: Subgroups) -> display.Html:
     """One breakdown as the page shows it: the figure (when any estimate may be shown) and its reading."""
     one, _ = GROUP_WORDS.get(groups.by, (groups.by, groups.by))
     try:
-        fig = subgroup_figure(groups, "effect on the chance of a case")
+        fig = subgroup_figure(groups, groups.outcome)
     except Unavailable as err:
         picture = display.text(str(err))
     else:

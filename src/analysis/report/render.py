@@ -149,7 +149,10 @@ def notebook_page(
     )
 
 
-FIGURE = re.compile(r"<figure class='report-figure'>.*?</figure>", re.S)
+FIGURE = re.compile(r"<figure class=[\"']report-figure[\"']>.*?</figure>", re.S)  # nbconvert re-quotes attributes
+FIGURE_TITLE = re.compile(r"(<figcaption class=[\"']figure-title[\"']>)")
+FIGURE_DATA = re.compile(r"download=[\"']figure\.csv[\"']")
+FIGURE_SOURCE = re.compile(r"(<p class=[\"']figure-source[\"']>)")
 
 
 def number_figures(body: str, number: int, source: str) -> str:
@@ -159,13 +162,9 @@ def number_figures(body: str, number: int, source: str) -> str:
     def numbered(match: re.Match) -> str:
         nonlocal count
         count += 1
-        label = f"{number}.{count}"
-        return (
-            match.group(0)
-            .replace("<figcaption class='figure-title'>", f"<figcaption class='figure-title'>Figure {label}. ", 1)
-            .replace("download='figure.csv'", f"download='figure-{number}-{count}.csv'", 1)
-            .replace("<p class='figure-source'>", f"<p class='figure-source'>{source} ", 1)
-        )
+        figure = FIGURE_TITLE.sub(lambda m: f"{m.group(1)}Figure {number}.{count}. ", match.group(0), count=1)
+        figure = FIGURE_DATA.sub(f'download="figure-{number}-{count}.csv"', figure, count=1)
+        return FIGURE_SOURCE.sub(lambda m: f"{m.group(1)}{source} ", figure, count=1)
 
     return FIGURE.sub(numbered, body)
 
