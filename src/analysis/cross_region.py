@@ -27,10 +27,11 @@ from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, name_list, region_names
 from .display import Html, table
 from .limits import Missing, Unavailable
 from .metrics import quarters_of, region_quarter
+from .registry import STUDIES_BY_NAME
 
 STUDY = "cross_region"
 PROGRAM = "cross_region"
-OUTCOMES = ("case_rate", "avg_case_value", "major_hazard_filing_rate")
+OUTCOMES = STUDIES_BY_NAME["cross_region"].outcomes  # declared once, in the registry
 MIN_COHORT_UNITS = 5  # regions with a value: fewer, and a cohort (or the never-treated group) is too thin to use
 FEW_REGIONS = 30  # below this, errors that assume many regions are said to be approximate
 EVENT_TIMES = range(0, 5)  # ATT_e0 ... ATT_e4 go to estimates.csv

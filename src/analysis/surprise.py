@@ -30,9 +30,10 @@ from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
 from .metrics import quarters_of
+from .registry import STUDIES_BY_NAME
 
 STUDY = "surprise"
-OUTCOMES = ("hazards_found", "major_hazard_found", "case_filed", "penalty_amount")
+OUTCOMES = STUDIES_BY_NAME["surprise"].outcomes  # declared once, in the registry
 COVARIATES = ["risk_level", "industry", "enterprise_size", "campaign_active"]  # propensity model
 # Outcome models get interactions (risk x industry, campaign x risk): outcomes are far
 # from additive in these, and a misspecified linear outcome model biases regression adjustment.

@@ -29,9 +29,10 @@ from .display import Html, table
 from .limits import Missing, Unavailable
 from .metrics import region_quarter, trend
 from .panel import PanelFit, feols, joint_test, wild_cluster_bootstrap
+from .registry import STUDIES_BY_NAME
 
 STUDY = "team"
-OUTCOMES = ("inspections", "cases", "major_hazards", "penalty_total")
+OUTCOMES = STUDIES_BY_NAME["team"].outcomes  # declared once, in the registry
 CONTROLS = ["cross_region_active", "campaign_active"]
 BEIJING_STANDARD = 0.5  # technical inspectors per officer
 FEW_CLUSTERS = 30  # fewer regions than this: clustered errors may be too small; the wild bootstrap is shown

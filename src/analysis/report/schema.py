@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ParameterError
 from ..quarter import Quarter
+from ..registry import STUDIES_BY_NAME
 
 HALF_YEAR = re.compile(r"^\d{4}H[12]$")
 
@@ -187,9 +188,9 @@ def _indicator_tree(value: dict) -> str | None:
 
 SCOPE = Param("scope", list, [], "provinces to study, by name; empty means all", _texts(), data_check="provinces")
 # Each study's design, with defaults equal to the study modules' own (tests/test_report_params.py checks).
-SURPRISE_OUTCOMES = ["hazards_found", "major_hazard_found", "case_filed", "penalty_amount"]
-CROSS_REGION_OUTCOMES = ["case_rate", "avg_case_value", "major_hazard_filing_rate"]
-TEAM_OUTCOMES = ["inspections", "cases", "major_hazards", "penalty_total"]
+SURPRISE_OUTCOMES = list(STUDIES_BY_NAME["surprise"].outcomes)
+CROSS_REGION_OUTCOMES = list(STUDIES_BY_NAME["cross_region"].outcomes)
+TEAM_OUTCOMES = list(STUDIES_BY_NAME["team"].outcomes)
 SURPRISE_DESIGN = (
     Param(
         "outcomes", list, SURPRISE_OUTCOMES, "outcomes to estimate", _texts(tuple(SURPRISE_OUTCOMES), at_least_one=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..registry import STUDIES_BY_NAME
 from . import outcomes as o
 from . import params as p
 
-SURPRISE_OUTCOMES = ("hazards_found", "major_hazard_found", "case_filed", "penalty_amount")
-TEAM_OUTCOMES = ("inspections", "cases", "major_hazards", "penalty_total")
+SURPRISE_OUTCOMES = STUDIES_BY_NAME["surprise"].outcomes  # declared once, in the registry
+TEAM_OUTCOMES = STUDIES_BY_NAME["team"].outcomes
 MAX_EVENT_TIME = 8
 
 
