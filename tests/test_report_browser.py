@@ -171,3 +171,27 @@ def test_printing_hides_the_controls(reviewer_report, browser):
     )
     page.close()
     assert shown == []
+
+
+def test_the_first_screen_of_the_index_gives_the_key_messages_with_units(reviewer_report, browser):
+    page = open_page(browser, reviewer_report / "index.html", {"width": 1280, "height": 900})
+    first_screen = page.evaluate(
+        """Array.from(document.querySelectorAll('ul.key-messages li'))
+            .filter(li => li.getBoundingClientRect().bottom <= 900).map(li => li.textContent)"""
+    )
+    page.close()
+    assert len(first_screen) >= 2, first_screen
+    assert any("percentage points" in m and "95% CI" in m for m in first_screen), first_screen
+
+
+def test_the_pdf_edition_has_every_page_numbered(reviewer_report):
+    from pypdf import PdfReader
+
+    reader = PdfReader(reviewer_report / "report.pdf")
+    pages = len(reader.pages)
+    assert pages >= 4
+    for number in (1, pages):
+        text = reader.pages[number - 1].extract_text()
+        assert f"Page {number} of {pages}" in text, text[-200:]
+    assert "quarterly report 2024Q4" in reader.pages[0].extract_text()
+    assert "Figure 2.1." in "".join(page.extract_text() for page in reader.pages)

@@ -16,7 +16,7 @@ from .. import csvout
 from ..errors import DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
 from ..quarter import Quarter
-from . import cache, publish, record, schema, uptodate
+from . import cache, pdf, publish, record, schema, uptodate
 from .methods import CODEBOOK
 from .outcome import BuildResult, NotebookResult
 from .pool import WorkerPool
@@ -217,6 +217,10 @@ class _Build:
         (staging / "index.html").write_text(page, encoding="utf-8")
         (staging / "methods.html").write_text(render.methods_page(), encoding="utf-8")
         (staging / "estimates.md").write_text(CODEBOOK, encoding="utf-8")
+        pages = ["index.html", *(f"{s.name}.html" for s in self.specs), "methods.html"]
+        self.record["pdf"] = pdf.write_pdf(staging, [p for p in pages if (staging / p).exists()], self.period) or (
+            "report.pdf"
+        )
         (staging / "manifest.json").write_text(json.dumps(self.record, indent=2, sort_keys=True, default=str) + "\n")
 
     def _changes(self, staging: Path):

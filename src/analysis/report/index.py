@@ -223,9 +223,17 @@ def _interval(study: str, outcome: str, low: float, high: float) -> str:
 
 
 def _downloads_html() -> str:
+    from .pdf import find_chromium
+
+    printed = (
+        "<li><a href='report.pdf'>report.pdf</a>: the whole report, paginated, for printing</li>"
+        if find_chromium()
+        else ""
+    )
     return (
         "<h2 id='downloads'>Downloads</h2><ul>"
-        "<li><a href='estimates.csv'>estimates.csv</a>: every estimate, one row each "
+        + printed
+        + "<li><a href='estimates.csv'>estimates.csv</a>: every estimate, one row each "
         "(<a href='estimates.md'>what each column means</a>)</li>"
         "<li><a href='headline.csv'>headline.csv</a>: the quarter's figures and their ratios to a year earlier</li>"
         "<li><a href='manifest.json'>manifest.json</a>: the run record (data fingerprint, parameters, versions)</li>"

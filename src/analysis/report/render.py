@@ -77,7 +77,7 @@ a { color: #0550ae; }
   table, img, figure { break-inside: avoid; }
   .scroll, .output_html, .output_subarea { overflow: visible; }
 }
-@page { margin: 18mm 15mm; }
+@page { margin: 18mm 15mm; @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 9pt; } }
 """
 
 TOGGLE = """
