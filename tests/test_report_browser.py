@@ -195,3 +195,12 @@ def test_the_pdf_edition_has_every_page_numbered(reviewer_report):
         assert f"Page {number} of {pages}" in text, text[-200:]
     assert "quarterly report 2024Q4" in reader.pages[0].extract_text()
     assert "Figure 2.1." in "".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.mark.parametrize("name", REVIEWER_PAGES[1:3])
+def test_study_pages_open_with_the_finding_and_end_with_a_verdict(reviewer_report, name):
+    text = (reviewer_report / name).read_text(encoding="utf-8")
+    finding, conclusion = text.index("Main finding"), text.rindex("Conclusion for reviewers")  # after the contents
+    assert finding < text.index("Question.") < conclusion
+    assert "95% CI" in text[finding : finding + 600]
+    assert "Verdict:" in text[conclusion:]

@@ -190,3 +190,12 @@ def test_formula_columns_come_from_the_panel(dataset):
     cells = cross_region.panel(dataset, last_period="2024Q4")
     assert cross_region._formula_columns("~ I(inspections ** 2) + log(officers)", cells) == ["inspections", "officers"]
     assert isinstance(cells, pd.DataFrame)
+
+
+def test_team_verdict_reads_the_leads_test():
+    from analysis.limits import Missing
+
+    doubtful = team.robustness({"pvalue": 0.01, "F": 5.0, "df": (2, 40)}, Missing("Elasticities", "no data"))
+    assert "Verdict: read with care: output moves before staffing does (leads test p = 0.010)" in doubtful.markup
+    fine = team.robustness({"pvalue": 0.40, "F": 0.9, "df": (2, 40)}, Missing("Elasticities", "no data"))
+    assert "Verdict: output does not move before staffing does" in fine.markup

@@ -887,3 +887,32 @@ def _and(items: list[str]) -> str:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def robustness(results: dict[str, OutcomeEstimate] | Missing) -> Html | Missing:
+    """The conclusion's verdict: the pre-trend test of each outcome, and whether TWFE agrees in sign."""
+    if isinstance(results, Missing):
+        return results
+    drifting: list[str] = []
+    flat: list[str] = []
+    disagree: list[str] = []
+    for outcome, r in results.items():
+        name = OUTCOME_WORDS[outcome][0]
+        pvalue = did.pretrend_test(r.dynamic)["pvalue"]
+        if np.isfinite(pvalue):
+            (drifting if pvalue < 0.05 else flat).append(f"{name} (p = {pvalue:.3f})")
+        if np.isfinite(r.twfe.estimate) and np.sign(r.twfe.estimate) != np.sign(r.simple.estimate):
+            disagree.append(name)
+    sentences = [
+        f"Verdict: read {_and(drifting)} with care: adopters already drifted from the comparison before adoption."
+        if drifting
+        else "Verdict: no outcome shows adopters drifting from the comparison regions before adoption."
+    ]
+    if flat:
+        sentences.append(f"Pre-trend tests passed: {_and(flat)}.")
+    if disagree:
+        sentences.append(
+            f"The two-way fixed-effects regression gives the opposite sign for {_and(disagree)}: effects that "
+            "change with time since adoption bias it, so the Callaway-Sant'Anna estimate is the one to read."
+        )
+    return reading_html(sentences)

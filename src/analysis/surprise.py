@@ -918,3 +918,55 @@ def sensitivity_reading(frame: pd.DataFrame) -> display.Html:
             "unannounced visit, so there is no risk ratio to explain away."
         )
     return display.text(" ".join(sentences))
+
+
+# --- verdict ----------------------------------------------------------------------------------
+
+OVERLAP_SHARE = 0.10  # more inspections than this outside 0.05-0.95: adjustment leans on extrapolation
+BALANCE_BAR = 0.1  # standardized difference above this after weighting: groups still differ
+FRAGILE_E_VALUE = 1.5  # a hidden factor this weak (risk ratio) could explain an interval away
+
+
+def robustness(scores, table, balance_frame, sensitivity_frame) -> display.Html:
+    """The conclusion's verdict: overlap, balance and sensitivity to a hidden factor, with their numbers.
+
+    Each input may be the stand-in of a step that was not possible; that check is then said
+    to be missing rather than passed.
+    """
+    from .diagnostics import overlap_summary
+
+    passed: list[str] = []
+    doubts: list[str] = []
+    missing: list[str] = []
+    if isinstance(scores, Missing) or isinstance(table, Missing):
+        missing.append("overlap")
+    else:
+        share = overlap_summary(scores, table[TREATMENT])["share_trimmed"]
+        text = f"{share:.1%} of inspections have a propensity outside 0.05-0.95"
+        (passed if share <= OVERLAP_SHARE else doubts).append(text)
+    if isinstance(balance_frame, Missing):
+        missing.append("balance")
+    else:
+        worst = float(balance_frame["smd_after"].abs().max())
+        (passed if worst < BALANCE_BAR else doubts).append(
+            f"the largest standardized difference after weighting is {worst:.3f}"
+        )
+    defined = (
+        pd.DataFrame() if isinstance(sensitivity_frame, Missing) else sensitivity_frame.dropna(subset=["e_value_ci"])
+    )
+    away = defined[defined["e_value_ci"] > 1] if len(defined) else defined
+    if not len(away):
+        missing.append("sensitivity to a hidden factor")
+    else:
+        weakest = away.loc[away["e_value_ci"].idxmin()]
+        (passed if weakest["e_value_ci"] >= FRAGILE_E_VALUE else doubts).append(
+            f"a hidden factor would need a risk ratio of {weakest['e_value_ci']:.2f} with both the kind of visit "
+            f"and the {OUTCOME_WORDS[weakest['outcome']][0]} to move that interval to no effect"
+        )
+    verdict = "Verdict: read with care" if doubts else "Verdict: the estimates hold up on every check made"
+    sentences = [verdict + (f", since {_and(doubts)}." if doubts else ".")]
+    if passed:
+        sentences.append(f"Checks passed: {_and(passed)}.")
+    if missing:
+        sentences.append(f"Not checked (the data did not allow it): {_and(missing)}.")
+    return display.text(" ".join(sentences))

@@ -647,3 +647,29 @@ def _and(items: list[str]) -> str:
 
 def _paragraphs(sentences: list[str]) -> str:
     return "".join(f"<p class='reading'>{html.escape(s)}</p>" for s in sentences if s)
+
+
+def robustness(leads, elasticities) -> Html:
+    """The conclusion's verdict: does output move before staff (leads test), and on how many regions
+    the clustered errors rest."""
+    sentences = []
+    if isinstance(leads, Missing):
+        sentences.append("Not checked (the data did not allow it): whether output moves before staffing does.")
+    elif leads["pvalue"] < 0.05:
+        sentences.append(
+            f"Verdict: read with care: output moves before staffing does (leads test p = {leads['pvalue']:.3f}), "
+            "so staffing may follow output rather than drive it."
+        )
+    else:
+        sentences.append(
+            f"Verdict: output does not move before staffing does (leads test p = {leads['pvalue']:.3f}), as a "
+            "causal reading of the elasticities needs."
+        )
+    if not isinstance(elasticities, Missing) and len(elasticities.frame):
+        regions = int(elasticities.frame["regions"].min())
+        if regions < FEW_CLUSTERS:
+            sentences.append(
+                f"The errors rest on {regions} regions, fewer than {FEW_CLUSTERS}: read the wild cluster bootstrap "
+                "p-values."
+            )
+    return Html(_paragraphs(sentences))
