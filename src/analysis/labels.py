@@ -104,10 +104,12 @@ DESIGN_WORDS = {  # the values of design settings a page lists (adjustment varia
 
 def words(value: str) -> str:
     """A setting's value in words: a label or design word when there is one, else the value as given."""
+    if value in DESIGN_WORDS:  # a design value reads in running text ("cross-region enforcement")
+        return DESIGN_WORDS[value]
     try:
         return label(value)
     except KeyError:
-        return DESIGN_WORDS.get(value, value)
+        return value
 
 
 def label(name: str) -> str:

@@ -75,7 +75,7 @@ def print_document(pages: list[str], period: str) -> str:
         sections.append(f"<section class='page'>{body}</section>")
     heading = html.escape(f"Work-safety enforcement: quarterly report {period}")
     paged = (
-        "@page { margin: 20mm 15mm;"
+        "@page { size: A4; margin: 20mm 15mm;"
         f' @top-center {{ content: "{heading}"; font: 9pt system-ui, sans-serif; color: #57606a; }}'
         ' @bottom-center { content: "Page " counter(page) " of " counter(pages); font: 9pt system-ui, sans-serif; } }'
         " section.page + section.page { break-before: page; }"

@@ -67,10 +67,11 @@ a { color: #0550ae; }
 @media (max-width: 600px) {
   main { padding: 1rem .8rem 3rem; }
   ul.parameters { columns: 1; }
-  button.toggle-code { float: none; }
+  button.toggle-code { float: none; display: block; margin: .5rem 0; }
 }
 @media print {
-  button, nav.toc, details.run-record, a.figure-data, details.settings { display: none !important; }
+  button, nav.toc, details.run-record, a.figure-data, details.settings, p.page-nav { display: none !important; }
+  p.subtitle { break-after: avoid; }
   main { max-width: none; padding: 0; }
   a { color: inherit; text-decoration: none; }
   h2, h3 { break-after: avoid; }
@@ -124,11 +125,13 @@ def notebook_page(
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(without_stderr(notebook))
     body = number_tables(number_figures(body, number, _source_line(record)), number)
+    body = KEYBOARD_SCROLL.sub(r'\1 tabindex="0"', body)  # a region that scrolls must be reachable by keyboard
     period = parameters.get("period", "")
     header = (
         "<header class='report'><button class='toggle-code' onclick='toggleCode()'>Show code</button>"
         + (f"<p class='subtitle'>Quarterly report {html.escape(str(period))}</p>" if period else "")
-        + "<p><a href='index.html'>&larr; Report index</a> &middot; <a href='methods.html'>Methods and glossary</a></p>"
+        + "<p class='page-nav'><a href='index.html'>&larr; Report index</a> &middot; "
+        "<a href='methods.html'>Methods and glossary</a></p>"
         + (
             ""
             if status == "ok"
@@ -149,6 +152,7 @@ def notebook_page(
     )
 
 
+KEYBOARD_SCROLL = re.compile(r'(<div class="output_html[^"]*")')
 FIGURE = re.compile(r"<figure class=[\"']report-figure[\"']>.*?</figure>", re.S)  # nbconvert re-quotes attributes
 FIGURE_TITLE = re.compile(r"(<figcaption class=[\"']figure-title[\"']>)")
 FIGURE_DATA = re.compile(r"download=[\"']figure\.csv[\"']")
@@ -209,7 +213,8 @@ def without_stderr(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def failed_page(*, title: str, status: str, message: str, parameters: dict, record: dict) -> str:
     """Page for a notebook that left no executed notebook behind (for example a crashed worker)."""
     body = (
-        f"<header class='report'><p><a href='index.html'>&larr; Report index</a></p><h1>{html.escape(title)}</h1>"
+        "<header class='report'><p class='page-nav'><a href='index.html'>&larr; Report index</a></p>"
+        f"<h1>{html.escape(title)}</h1>"
         f"<p>Status: {_status_badge(status)}</p>{_parameter_list(parameters, record)}</header>"
         f"<div class='output_error'><pre>{html.escape(message)}</pre></div>"
     )
