@@ -187,7 +187,7 @@ def _indicator_tree(value: dict) -> str | None:
 
 
 SCOPE = Param("scope", list, [], "provinces to study, by name; empty means all", _texts(), data_check="provinces")
-# Each study's design, with defaults equal to the study modules' own (tests/test_report_params.py checks).
+# Each study's design, with defaults equal to the study modules' own (tests/test_study_designs.py checks).
 SURPRISE_OUTCOMES = list(STUDIES_BY_NAME["surprise"].outcomes)
 CROSS_REGION_OUTCOMES = list(STUDIES_BY_NAME["cross_region"].outcomes)
 TEAM_OUTCOMES = list(STUDIES_BY_NAME["team"].outcomes)
