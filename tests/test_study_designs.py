@@ -199,3 +199,32 @@ def test_team_verdict_reads_the_leads_test():
     assert "Verdict: read with care: output moves before staffing does (leads test p = 0.010)" in doubtful.markup
     fine = team.robustness({"pvalue": 0.40, "F": 0.9, "df": (2, 40)}, Missing("Elasticities", "no data"))
     assert "Verdict: output does not move before staffing does" in fine.markup
+
+
+def test_estimate_tables_read_in_words_and_units():
+    from analysis import display
+
+    row = {"study": "surprise", "outcome": "case_filed", "estimand": "ATE", "method": "aipw", "estimate": 0.0922}
+    row |= {"std_error": 0.002, "ci_low": 0.088, "ci_high": 0.096, "n_obs": 420219}
+    markup = display.estimates_table(pd.DataFrame([row])).markup
+    assert "+9.2 percentage points" in markup and "420,219" in markup and "augmented IPW" in markup
+    assert "case_filed" not in markup and ">aipw<" not in markup and "0.0922" not in markup
+    comparison = pd.DataFrame(
+        [
+            {
+                "outcome": "avg_case_value",
+                "compared_with": "never adopted",
+                "regions": 112,
+                "callaway_santanna": 1563.4564,
+                "cs_ci_low": -200.0,
+                "cs_ci_high": 3300.0,
+                "twfe": 900.0,
+                "twfe_ci_low": -100.0,
+                "twfe_ci_high": 1900.0,
+                "pretrend_pvalue": 0.0004,
+            }
+        ]
+    )
+    shown = cross_region.comparison_shown(comparison).markup
+    assert "+1,563 yuan" in shown and "&lt; 0.001" in shown and "regions that never adopted" in shown
+    assert "callaway_santanna" not in shown and "cs ci low" not in shown

@@ -646,6 +646,26 @@ def comparison(results: dict[str, OutcomeEstimate]) -> pd.DataFrame:
     )
 
 
+def comparison_shown(frame: pd.DataFrame) -> Html:
+    """`comparison` as a reviewer reads it: each estimate in its outcome's unit with its 95% interval."""
+    from . import labels
+
+    rows = [
+        {
+            "Outcome": labels.words(r.outcome),
+            "Compared with": f"regions that {r.compared_with}",
+            "Regions": f"{int(r.regions):,}",
+            "Callaway-Sant'Anna": labels.effect(r.outcome, r.callaway_santanna),
+            "95% interval": labels.interval(r.outcome, r.cs_ci_low, r.cs_ci_high),
+            "Two-way fixed effects": labels.effect(r.outcome, r.twfe),
+            "95% interval (TWFE)": labels.interval(r.outcome, r.twfe_ci_low, r.twfe_ci_high),
+            "Pre-trend test": labels.p_value(r.pretrend_pvalue),
+        }
+        for r in frame.itertuples()
+    ]
+    return table(pd.DataFrame(rows), caption="Average effect after adoption (ATT), by both estimators")
+
+
 def event_studies(results: dict[str, OutcomeEstimate], data_path=None, settings: Settings | None = None) -> list:
     """One event-study figure per outcome estimated, with the planted truth when the data is a simulated world
     (planted for cross-region enforcement only, so shown only when that is the programme studied)."""

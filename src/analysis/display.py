@@ -103,6 +103,38 @@ def show_noted_figures_in_ipython() -> None:
         shell.display_formatter.formatters["text/html"].for_type_by_name("matplotlib.figure", "Figure", figure_html)
 
 
+def estimates_table(frame: pd.DataFrame, caption: str = "") -> Html:
+    """Rows of estimates.csv as a reviewer reads them: outcome, effect and method in words, each number
+    in its outcome's unit (percentage points, yuan, counts), the 95% interval, the observations."""
+    rows = [
+        {
+            "Outcome": labels.words(r.outcome),
+            "Effect": labels.words(r.estimand),
+            "Method": labels.words(r.method),
+            "Estimate": _in_unit(r.outcome, r.estimate, signed=True),
+            "Standard error": _in_unit(r.outcome, r.std_error, signed=False),
+            "95% interval": _interval(r.outcome, r.ci_low, r.ci_high),
+            "Observations": f"{int(r.n_obs):,}" if pd.notna(r.n_obs) else NOT_DEFINED,
+        }
+        for r in frame.itertuples()
+    ]
+    return table(pd.DataFrame(rows), caption=caption)
+
+
+def _in_unit(name: str, x: float, signed: bool) -> str:
+    try:
+        return labels.effect(name, x, signed=signed)
+    except KeyError:  # an outcome without a unit in the label table: the number as it is
+        return NOT_DEFINED if pd.isna(x) else f"{x:{'+' if signed else ''}.4g}"
+
+
+def _interval(name: str, low: float, high: float) -> str:
+    try:
+        return labels.interval(name, low, high)
+    except KeyError:
+        return f"{_in_unit(name, low, True)} to {_in_unit(name, high, True)}"
+
+
 WORDED_COLUMNS = frozenset({"study", "outcome", "estimand", "method", "covariate", "term"})  # code names -> words
 
 

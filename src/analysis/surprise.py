@@ -452,7 +452,7 @@ def _shows_missing(present):
 @_shows_missing
 def estimates_table(results: list[Estimate]) -> display.Html:
     """The estimates as the page shows them (or, when they were not possible, the sentence saying why)."""
-    return display.table(estimates_frame(results), caption="Effect of an unannounced inspection", digits=4)
+    return display.estimates_table(estimates_frame(results), caption="Effect of an unannounced inspection")
 
 
 def forest(frame: pd.DataFrame, truth: dict | None = None):
