@@ -151,3 +151,21 @@ def test_diff_between_two_reports(tiny_dir, tmp_path):
     frame.to_csv(b / "estimates.csv", index=False)
     changes = estimate_changes(a, b)
     assert changes.loc[0, "status"] == "changed" and changes.loc[0, "change"] == pytest.approx(0.5)
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch):
+    """It ran no cell, so a second start is safe; a notebook that fails for itself is not re-run."""
+    import nbformat
+
+    from analysis.report import worker
+
+    output = tmp_path / "out.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), output)
+    answers = iter([("failed", f"RuntimeError: {worker.NEVER_STARTED}"), ("ok", "")])
+    calls = []
+    monkeypatch.setattr(worker, "_execute", lambda job: calls.append(job) or next(answers))
+    assert worker.run({"output": str(output)})["status"] == "ok" and len(calls) == 2
+    failing = iter([("failed", "ValueError: the notebook's own error")] * 3)
+    calls.clear()
+    monkeypatch.setattr(worker, "_execute", lambda job: calls.append(job) or next(failing))
+    assert worker.run({"output": str(output)})["status"] == "failed" and len(calls) == 1

@@ -16,13 +16,24 @@ import traceback
 
 from analysis.report.worker_status import DEAD_KERNEL, FAILED, OK
 
+KERNEL_START_ATTEMPTS = 3  # a kernel that dies while starting ran no cell: starting it again is safe
+NEVER_STARTED = "Kernel died before replying to kernel_info"
+
 
 def run(job: dict) -> dict:
+    started = time.perf_counter()
+    for _ in range(KERNEL_START_ATTEMPTS):
+        status, message = _execute(job)
+        if NEVER_STARTED not in message:
+            break
+    _stable_cell_ids(job["output"])
+    return {"status": status, "message": message, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _execute(job: dict) -> tuple[str, str]:
     import papermill as pm
     from nbclient.exceptions import DeadKernelError
 
-    started = time.perf_counter()
-    status, message = OK, ""
     try:
         pm.execute_notebook(
             job["input"],
@@ -35,13 +46,12 @@ def run(job: dict) -> dict:
             start_timeout=120,
         )
     except pm.PapermillExecutionError as err:
-        status, message = FAILED, f"{err.ename}: {err.evalue}"
+        return FAILED, f"{err.ename}: {err.evalue}"
     except DeadKernelError as err:
-        status, message = DEAD_KERNEL, f"the kernel died: {err}"
+        return DEAD_KERNEL, f"the kernel died: {err}"
     except Exception as err:  # report anything else as a failure of this notebook only
-        status, message = FAILED, f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
-    _stable_cell_ids(job["output"])
-    return {"status": status, "message": message, "seconds": round(time.perf_counter() - started, 2)}
+        return FAILED, f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
+    return OK, ""
 
 
 def _stable_cell_ids(path: str) -> None:
