@@ -612,6 +612,13 @@ def test_docstring_examples_run():
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for test in finder.find(did, "did", globs=vars(did).copy()):
+        examples = [
+            test
+            for module in (did.group_time, did.twfe, did.wald)
+            for test in finder.find(module, module.__name__, globs={**vars(module), **vars(did)})
+            if test.examples
+        ]
+        assert len(examples) >= 5  # att_gt, aggte, pretrend_test, twfe, twfe_event_study at least
+        for test in examples:
             result = runner.run(test, out=failures.append)
             assert result.failed == 0, "".join(failures)

@@ -1,37 +1,7 @@
-"""Staggered-adoption difference-in-differences, with the argument names of R's `did`.
-
-`att_gt` and `aggte` wrap moderndid (a maintained Python port of Callaway and
-Sant'Anna's `did`), checked against the `did` package's published mpdta results
-(tests/golden/). Conventions follow `did`:
-
-- `gname` is the first treated period, 0 for never-treated units;
-- by default, analytic standard errors from the influence function, clustered by unit, for
-  ATT(g,t) and the aggregations; the dynamic aggregation also gets a simultaneous (uniform)
-  band from the multiplier bootstrap, with a fixed seed;
-- `bstrap=True` gives did's multiplier bootstrap (Mammen weights) for every standard error,
-  `cband=True` a uniform band, `clustervars` one more clustering variable than the unit
-  (constant within unit; it needs the bootstrap, as in did);
-- `base_period="varying"` compares pre-periods with the period just before;
-- `xformla` is a formula right-hand side (``"~ x + I(x**2) + C(industry)"``), expanded here
-  into numeric columns (moderndid 0.2 itself reads only the bare column names of a formula).
-
-Pre-trend tests (`pretrend_test`, `GroupTimeEffects.pretest_pvalue`) use the influence
-functions with a small-sample correction: each cohort's covariance with its degrees of
-freedom (n_g - 1), and an F reference distribution whose denominator degrees of freedom
-come from the cohort sizes (a Hotelling-type test for unequal covariances, Nel and van der
-Merwe 1986 as modified by Krishnamoorthy and Yu 2004). The plain chi-squared Wald test on
-the same estimates over-rejects with a hundred-odd units (tests/test_did_size.py).
-
-Two-way fixed effects (static and event study) use pyfixest with errors clustered
-by unit (CRV1, fixest's small-sample adjustment), for comparison only: with
-effects that change over time they mix in already-treated units as controls.
-
-Every result has `.tidy()` (a table of estimates) and `.summary()` (a few lines to read).
-"""
+"""Group-time effects (`att_gt`), their aggregations (`aggte`) and the pre-trend test (moderndid)."""
 
 from __future__ import annotations
 
-import math
 import operator
 import re
 import warnings
@@ -41,6 +11,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .summaries import (
+    _aligned,
+    _capitalised,
+    _control_words,
+    _estimate_cells,
+    _estimate_header,
+    _formatter,
+    _key,
+    _level,
+    _test_in_words,
+    _typical,
+    _whole,
+)
+from .wald import _no_test, small_sample_wald
 
 BOOTSTRAP_DRAWS = 999  # the dynamic aggregation's band when the errors are analytic
 BOOTSTRAP_SEED = 20220824  # every bootstrap, unless a seed is given
@@ -354,109 +339,6 @@ def pretrend_test(result: Aggregate | GroupTimeEffects) -> dict:
     if not pre.any():
         return _no_test(influence.shape[0] if clusters is None else len(np.unique(np.asarray(clusters).astype(str))))
     return small_sample_wald(estimates[pre], influence[:, pre], cohorts, clusters)
-
-
-def _no_test(n_groups: int, df: int = 0) -> dict:
-    nan = float("nan")
-    return {
-        "statistic": nan,
-        "df": df,
-        "df_denom": nan,
-        "pvalue": nan,
-        "wald": nan,
-        "chi2_pvalue": nan,
-        "n_groups": int(n_groups),
-    }
-
-
-def small_sample_wald(
-    estimates: np.ndarray,
-    influence: np.ndarray,
-    cohorts: np.ndarray | None = None,
-    clusters: np.ndarray | None = None,
-) -> dict:
-    """Wald test that `estimates` are all zero, from their influence functions, with an F reference.
-
-    Parameters
-    ----------
-    estimates : numpy.ndarray
-        The q estimates tested.
-    influence : numpy.ndarray
-        Their influence functions, n units x q, scaled as moderndid's (the covariance of the
-        estimates is ``influence.T @ influence / n**2``).
-    cohorts : numpy.ndarray, optional
-        The cohort (or any group within which units are alike) of each unit; the covariance
-        is estimated group by group. None: one group.
-    clusters : numpy.ndarray, optional
-        A cluster of each unit: influence functions are summed within clusters first.
-
-    Returns
-    -------
-    dict
-        statistic, df, df_denom, pvalue, wald, chi2_pvalue, n_groups (see `pretrend_test`).
-
-    Examples
-    --------
-    One group of n units: Hotelling's T² test, F(q, n - q).
-
-    >>> rng = np.random.default_rng(0)
-    >>> draws = rng.normal(size=(30, 2))
-    >>> test = small_sample_wald(draws.mean(0), draws - draws.mean(0))
-    >>> test["df"], test["df_denom"]
-    (2, 28.0)
-    """
-    estimates = np.asarray(estimates, dtype=float)
-    scores = np.asarray(influence, dtype=float)
-    scores = scores[:, None] if scores.ndim == 1 else scores
-    n = scores.shape[0]
-    groups = np.zeros(n) if cohorts is None else np.asarray(cohorts, dtype=float)
-    if clusters is not None:
-        labels, index = np.unique(np.asarray(clusters).astype(str), return_inverse=True)
-        summed = np.zeros((len(labels), scores.shape[1]))
-        np.add.at(summed, index, scores)
-        nested = pd.Series(groups).groupby(index).nunique().eq(1).all()
-        groups = pd.Series(groups).groupby(index).first().to_numpy() if nested else np.zeros(len(labels))
-        scores = summed
-    if not np.isfinite(scores).all() or not np.isfinite(estimates).all():
-        return _no_test(scores.shape[0], len(estimates))
-    parts, sizes = [], []
-    for group in np.unique(groups):
-        rows = scores[groups == group]
-        size = len(rows)
-        mean = rows.mean(axis=0)
-        centred = rows - mean
-        factor = size / (size - 1) if size > 1 else 1.0
-        parts.append((factor * centred.T @ centred + size * np.outer(mean, mean)) / n**2)
-        sizes.append(size)
-    covariance = sum(parts, np.zeros((len(estimates), len(estimates))))
-    values, vectors = np.linalg.eigh(covariance)
-    kept = values > max(values.max(), 0) * 1e-10
-    q = int(kept.sum())
-    nan = float("nan")
-    if q == 0:
-        return _no_test(scores.shape[0])
-    inverse = (vectors[:, kept] / values[kept]) @ vectors[:, kept].T
-    wald = float(estimates @ inverse @ estimates)
-    spread = 0.0
-    for part, size in zip(parts, sizes, strict=True):
-        if size > 1:
-            share = part @ inverse
-            spread += (np.trace(share @ share) + np.trace(share) ** 2) / (size - 1)
-    nu = q * (q + 1) / spread if spread > 0 else nan
-    df_denom = nu - q + 1
-    test = {
-        "statistic": nan,
-        "df": q,
-        "df_denom": float(df_denom),
-        "pvalue": nan,
-        "wald": wald,
-        "chi2_pvalue": float(stats.chi2.sf(wald, q)),
-        "n_groups": int(scores.shape[0]),
-    }
-    if np.isfinite(df_denom) and df_denom > 0:
-        statistic = wald * df_denom / (nu * q)
-        test.update(statistic=float(statistic), pvalue=float(stats.f.sf(statistic, q, df_denom)))
-    return test
 
 
 def att_gt(
@@ -792,7 +674,7 @@ def _check_unit_order(result, expected_cohorts: np.ndarray) -> None:
     if not np.array_equal(cohorts, expected_cohorts):
         raise RuntimeError(
             "moderndid lists units in an unexpected order on its unbalanced path, so aggregated "
-            "standard errors would be wrong; check the installed moderndid version against did.py"
+            "standard errors would be wrong; check the installed moderndid version against analysis/did/group_time.py"
         )
 
 
@@ -840,7 +722,7 @@ def _covariate_design(
     """
     if not xformla or xformla.replace("~", "", 1).strip() in ("", "1"):
         return df, None, []
-    from .ate import covariate_columns, design_matrix, drop_redundant
+    from ..ate import covariate_columns, design_matrix, drop_redundant
 
     read = covariate_columns(xformla)
     absent = [name for name in read if name not in df.columns]
@@ -1056,256 +938,3 @@ def _unit_clusters(result: GroupTimeEffects) -> np.ndarray | None:
     if not result.inference.cluster:
         return None
     return np.asarray(result.raw.estimation_params.get("cluster"))
-
-
-# --- two-way fixed effects, for comparison ---------------------------------------------------
-
-
-def _check_fixed_effects_sample(data, yname, regressors, idname, tname) -> pd.DataFrame:
-    """The rows the regression uses, or a DesignError (a sentence) where pyfixest's demeaning would fail."""
-    from .panel import estimable_sample
-
-    sample = estimable_sample(data, yname, regressors, [idname, tname], cluster=idname)
-    if sample[regressors[0]].nunique() < 2:
-        raise DesignError(
-            f"no unit changes treatment status within the {len(sample):,} usable rows, so the "
-            "two-way fixed-effects regression has no comparison"
-        )
-    return sample
-
-
-@dataclass
-class FixedEffectsEstimate:
-    """A two-way fixed-effects regression: the static effect, or the event-study coefficients in `by`.
-
-    Attributes
-    ----------
-    estimate, std_error, ci_low, ci_high : float
-        The coefficient of the treated-and-post dummy (NaN for an event study).
-    n_obs : int
-        Rows used (complete, singletons of a fixed effect removed).
-    by : pandas.DataFrame
-        Event-study coefficients: event_time, estimate, std_error, ci_low, ci_high (empty
-        for the static regression).
-    """
-
-    estimate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
-    n_obs: int
-    by: pd.DataFrame  # event-study coefficients (event_time, estimate, std_error, ci_low, ci_high)
-
-    def tidy(self) -> pd.DataFrame:
-        """One row per coefficient: term, event_time (event study), estimate, std_error, ci_low, ci_high, n_obs."""
-        columns = ["term", "event_time", "estimate", "std_error", "ci_low", "ci_high"]
-        if len(self.by):
-            frame = self.by.copy()
-            frame.insert(0, "term", [f"event_time={_key(e)}" for e in frame["event_time"]])
-        else:
-            frame = pd.DataFrame(
-                [
-                    {
-                        "term": "treated_post",
-                        "event_time": np.nan,
-                        "estimate": self.estimate,
-                        "std_error": self.std_error,
-                        "ci_low": self.ci_low,
-                        "ci_high": self.ci_high,
-                    }
-                ]
-            )
-        return frame[columns].assign(n_obs=self.n_obs).reset_index(drop=True)
-
-    def summary(self) -> str:
-        """A few lines to read: the regression, the sample, the coefficients."""
-        kind = "event study, e = -1 omitted, never treated as reference" if len(self.by) else "treated x post"
-        lines = [
-            f"Two-way fixed effects ({kind}): unit and period effects, CRV1 standard errors clustered by unit",
-            f"{self.n_obs:,} observations; for comparison only: with effects that change over time it "
-            "uses already-treated units as controls",
-            "",
-        ]
-        table = self.tidy()
-        number = _formatter(_typical(table["std_error"]))
-        rows = [[str(r.term), *_estimate_cells(r, r.estimate, number)] for r in table.itertuples()]
-        lines += _aligned(["term", *_estimate_header(0.05, table)], rows)
-        return "\n".join(lines)
-
-
-def twfe(df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str) -> FixedEffectsEstimate:
-    """Static two-way fixed effects: y on a treated-and-post dummy, unit and period effects, CRV1 by unit.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        A long panel, one row per unit and period.
-    yname, tname, idname, gname : str
-        Outcome, period, unit, and first treated period (0: never treated) columns.
-
-    Returns
-    -------
-    FixedEffectsEstimate
-        The dummy's coefficient, its CRV1 standard error and 95% interval (t with G - 1
-        degrees of freedom, fixest's), and the rows used; `by` is empty.
-
-    Raises
-    ------
-    DesignError
-        No usable row, or no unit changes treatment status in the rows used.
-    KeyError
-        A column named is not in `df`.
-
-    Examples
-    --------
-    >>> import moderndid
-    >>> mpdta = moderndid.load_mpdta().to_pandas()
-    >>> fit = twfe(mpdta, "lemp", "year", "countyreal", "first.treat")
-    >>> round(fit.estimate, 4), fit.n_obs
-    (-0.0365, 2500)
-    """
-    import pyfixest as pf
-
-    data = df[[yname, tname, idname, gname]].copy()
-    data["treated_post"] = ((data[gname] > 0) & (data[tname] >= data[gname])).astype(float)
-    sample = _check_fixed_effects_sample(data, yname, ["treated_post"], idname, tname)
-    fit = pf.feols(f"{yname} ~ treated_post | {idname} + {tname}", data=data, vcov={"CRV1": idname})
-    coef, se = float(fit.coef()["treated_post"]), float(fit.se()["treated_post"])
-    low, high = fit.confint().loc["treated_post"].to_numpy()
-    return FixedEffectsEstimate(coef, se, float(low), float(high), len(sample), pd.DataFrame())
-
-
-def twfe_event_study(
-    df: pd.DataFrame, yname: str, tname: str, idname: str, gname: str, min_e: int = -6, max_e: int = 8
-) -> FixedEffectsEstimate:
-    """Event-study TWFE: relative-time dummies (ends binned, e = -1 omitted), never-treated as reference.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        A long panel, one row per unit and period.
-    yname, tname, idname, gname : str
-        Outcome, period, unit, and first treated period (0: never treated) columns.
-    min_e, max_e : int, default -6 and 8
-        Event times below `min_e` are binned with `min_e`, above `max_e` with `max_e`.
-
-    Returns
-    -------
-    FixedEffectsEstimate
-        `by`: one coefficient per event time (e = -1 is the reference), CRV1 by unit, 95%
-        intervals; the overall fields are NaN.
-
-    Raises
-    ------
-    DesignError
-        No usable row, or no unit changes treatment status in the rows used.
-    KeyError
-        A column named is not in `df`.
-
-    Examples
-    --------
-    >>> import moderndid
-    >>> mpdta = moderndid.load_mpdta().to_pandas()
-    >>> study = twfe_event_study(mpdta, "lemp", "year", "countyreal", "first.treat")
-    >>> study.by["event_time"].tolist()
-    [-4, -3, -2, 0, 1, 2, 3]
-    """
-    import pyfixest as pf
-
-    data = df[[yname, tname, idname, gname]].copy()
-    relative = (data[tname] - data[gname]).clip(min_e, max_e)
-    data["event_time"] = np.where(data[gname] > 0, relative, -1).astype(int)
-    sample = _check_fixed_effects_sample(data, yname, ["event_time"], idname, tname)
-    fit = pf.feols(f"{yname} ~ i(event_time, ref=-1) | {idname} + {tname}", data=data, vcov={"CRV1": idname})
-    coefs, ses, ci = fit.coef(), fit.se(), fit.confint()
-    times = [int(name.split("::")[1].rstrip("]").split(".")[0]) for name in coefs.index]
-    by = pd.DataFrame(
-        {
-            "event_time": times,
-            "estimate": coefs.to_numpy(),
-            "std_error": ses.to_numpy(),
-            "ci_low": ci.iloc[:, 0].to_numpy(),
-            "ci_high": ci.iloc[:, 1].to_numpy(),
-        }
-    ).sort_values("event_time")
-    return FixedEffectsEstimate(
-        float("nan"), float("nan"), float("nan"), float("nan"), len(sample), by.reset_index(drop=True)
-    )
-
-
-# --- words and tables for the summaries ------------------------------------------------------
-
-
-def _control_words(control_group: str) -> str:
-    return "units never treated" if control_group == "nevertreated" else "units not yet treated"
-
-
-def _capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _test_in_words(test: dict) -> str:
-    if not test or not test.get("df"):
-        return "no effect before adoption to test"
-    if not np.isfinite(test.get("pvalue", float("nan"))):
-        return f"not computable for these {test['df']} effects (too few units for their covariance)"
-    p = test["pvalue"]
-    shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    return f"F({test['df']}, {test['df_denom']:.1f}) = {test['statistic']:.2f}, {shown}"
-
-
-def _level(alpha: float) -> str:
-    return f"{100 * (1 - alpha):g}% CI"
-
-
-def _typical(errors: pd.Series) -> float:
-    finite = errors[np.isfinite(errors.to_numpy(dtype=float))]
-    return float(finite.median()) if len(finite) else float("nan")
-
-
-def _formatter(std_error: float):
-    """Numbers to three significant digits of the standard error (five digits when there is none)."""
-    if not np.isfinite(std_error) or std_error <= 0:
-        return lambda value: f"{value:,.5g}"
-    decimals = min(10, max(0, 2 - math.floor(math.log10(std_error))))
-    return lambda value: f"{value:,.{decimals}f}"
-
-
-def _key(value: Any) -> str:
-    """A period, cohort or event time as written: whole numbers without a decimal point."""
-    if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _whole(values: pd.Series) -> pd.Series:
-    """Periods, cohorts and event times as whole numbers (nullable) when they all are."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    finite = numbers.dropna()
-    if len(finite) and np.isfinite(finite).all() and (finite == finite.round()).all():
-        return numbers.round().astype("Int64")
-    return values
-
-
-def _estimate_header(alpha: float, frame: pd.DataFrame) -> list[str]:
-    header = ["estimate", "std. error", _level(alpha)]
-    return header + (["uniform band"] if "band_low" in frame.columns else [])
-
-
-def _estimate_cells(row: Any, estimate: float, number) -> list[str]:
-    cells = [number(estimate), number(row.std_error), f"[{number(row.ci_low)}, {number(row.ci_high)}]"]
-    if hasattr(row, "band_low"):
-        cells.append(f"[{number(row.band_low)}, {number(row.band_high)}]")
-    return cells
-
-
-def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Columns padded to one width: the first left-aligned, the others right-aligned."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return [
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-        for cells in [header, *rows]
-    ]
