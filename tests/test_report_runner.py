@@ -169,3 +169,16 @@ def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatc
     calls.clear()
     monkeypatch.setattr(worker, "_execute", lambda job: calls.append(job) or next(failing))
     assert worker.run({"output": str(output)})["status"] == "failed" and len(calls) == 1
+
+
+def test_a_page_records_the_finding_it_opens_with(tmp_path, monkeypatch):
+    from analysis import results
+    from analysis.limits import Missing
+
+    monkeypatch.setenv(results.RESULTS_ENV, str(tmp_path / "results"))
+    results.record_finding(Missing("Scorecard", "no scores"))  # a step that was not possible: nothing kept
+    assert not (tmp_path / "results" / results.FINDING_FILE).exists()
+    results.record_finding("  In 2024Q4, 3 of the 134 regions scored are warned.  ")
+    assert (
+        tmp_path / "results" / results.FINDING_FILE
+    ).read_text() == "In 2024Q4, 3 of the 134 regions scored are warned."

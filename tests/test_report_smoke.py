@@ -35,6 +35,10 @@ def test_default_report_builds(small_world, tmp_path, monkeypatch):
     for html_file in out.glob("*.html"):
         assert "E0000" not in html_file.read_text(), f"enterprise identifier in {html_file.name}"
     assert not list(out.parent.glob(".staging-*"))
+    for name, words in (("00_data_quality", "rows"), ("05_quarterly_scorecard", "regions scored")):
+        text = (out / f"{name}.html").read_text()
+        finding = text.index("Main finding")
+        assert words in text[finding : finding + 600], name  # the page opens with what it found
 
 
 @pytest.mark.xdist_group("notebooks")

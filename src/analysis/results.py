@@ -32,6 +32,18 @@ def record(estimates: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
+def record_finding(sentence) -> None:
+    """Keep the sentence a report page opens with (its main finding); anything but text is ignored
+    (the stand-in of a step that was not possible: the page then opens without one)."""
+    directory = os.environ.get(RESULTS_ENV)
+    if directory and isinstance(sentence, str) and sentence.strip():
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        (Path(directory) / FINDING_FILE).write_text(sentence.strip(), encoding="utf-8")
+
+
+FINDING_FILE = "finding.txt"
+
+
 def merge(directory: Path) -> pd.DataFrame:
     """All recorded estimates of a build, in the contract's columns."""
     frames = [frame for _, frame in _csv_files(directory) if is_estimates(frame)]

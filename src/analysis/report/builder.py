@@ -429,14 +429,21 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
 
 
 def _finding(spec, outcome: NotebookResult, staging: Path) -> str:
-    """The sentence a study page opens with (from the estimates it recorded); "" for other pages."""
+    """The sentence a page opens with: the one it recorded (`results.record_finding`), else a study's lead
+    estimate in words; "" when there is none."""
     import pandas as pd
 
     from ..registry import STUDIES
+    from ..results import FINDING_FILE
     from .messages import page_finding
 
+    if outcome.status != OK:
+        return ""
+    written = staging / "results" / spec.name / FINDING_FILE  # a page that states its own finding
+    if written.is_file():
+        return written.read_text(encoding="utf-8")
     study = next((s for s in STUDIES if s.notebook == spec.name), None)
-    if study is None or outcome.status != OK:
+    if study is None:
         return ""
     recorded = sorted((staging / "results").rglob(f"{study.name}.csv"))
     estimates = pd.read_csv(recorded[0]) if recorded else pd.DataFrame()
