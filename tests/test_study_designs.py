@@ -228,3 +228,12 @@ def test_estimate_tables_read_in_words_and_units():
     shown = cross_region.comparison_shown(comparison).markup
     assert "+1,563 yuan" in shown and "&lt; 0.001" in shown and "regions that never adopted" in shown
     assert "callaway_santanna" not in shown and "cs ci low" not in shown
+
+
+def test_the_e_value_table_reads_in_words():
+    frame = pd.DataFrame(
+        [{"outcome": "case_filed", "estimate": 0.0922, "risk_ratio": 1.45, "e_value": 2.26, "e_value_ci": 2.1}]
+    )
+    markup = surprise.sensitivity_table(frame).markup
+    assert "chance that a penalty case is filed" in markup and "+9.2 percentage points" in markup
+    assert "e_value" not in markup and "case_filed" not in markup

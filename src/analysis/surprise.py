@@ -882,7 +882,22 @@ def sensitivity(table: pd.DataFrame, results: list[Estimate], method: str = "aip
 
 @_shows_missing
 def sensitivity_table(frame: pd.DataFrame) -> display.Html:
-    return display.table(frame, caption="E-values (AIPW, ATE)", digits=2)
+    """The E-values in words: each outcome's effect in its unit, and how strong a hidden factor would
+    have to be (as a risk ratio) to explain the estimate, or its interval, away."""
+    from . import labels
+
+    shown = pd.DataFrame(
+        {
+            "Outcome": [labels.words(o) for o in frame["outcome"]],
+            "Effect (average over all inspections)": [
+                labels.effect(o, x) for o, x in zip(frame["outcome"], frame["estimate"], strict=True)
+            ],
+            "As a risk ratio": frame["risk_ratio"].to_numpy(),
+            "E-value of the estimate": frame["e_value"].to_numpy(),
+            "E-value of the interval": frame["e_value_ci"].to_numpy(),
+        }
+    )
+    return display.table(shown, caption="Sensitivity to a hidden factor (E-values)", digits=2)
 
 
 def sensitivity_reading(frame: pd.DataFrame) -> display.Html:
