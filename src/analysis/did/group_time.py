@@ -653,7 +653,9 @@ def _units_in_moderndid_order(df, yname, tname, idname, gname, xformla, anticipa
     on how the ids are labelled. With these codes both orders are the same. Returns the
     recoded panel and the cohort of each unit moderndid keeps, in that order (0 = never).
     """
-    formula_columns = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", xformla or "")) & set(df.columns)
+    from ..ate import covariate_columns
+
+    formula_columns = set(covariate_columns(xformla) if xformla else []) & set(df.columns)
     df = df.dropna(subset=[yname, tname, idname, gname, *sorted(formula_columns)])  # as moderndid drops them
     last_period = df[tname].max()
     cohort = df[gname].where((df[gname] > 0) & (df[gname] <= last_period), np.inf)  # moderndid: never = inf
@@ -856,17 +858,14 @@ def aggte(
     banded = (type == "dynamic" or inherited.cband) if cband is None else bool(cband)
     banded = banded and type != "simple"
     bounds = {"min_e": -np.inf if min_e is None else min_e, "max_e": np.inf if max_e is None else max_e}
-    if bootstrap:
-        estimated = moderndid.aggte(
-            result.raw,
-            type=type,
-            boot=True,
-            cband=banded,
-            biters=draws,
-            alp=alpha,
-            random_state=seed,
-            **bounds,
+
+    def bootstrapped(cband: bool):
+        return moderndid.aggte(
+            result.raw, type=type, boot=True, cband=cband, biters=draws, alp=alpha, random_state=seed, **bounds
         )
+
+    if bootstrap:
+        estimated = bootstrapped(banded)
     else:
         estimated = moderndid.aggte(result.raw, type=type, boot=False, cband=False, alp=alpha, **bounds)
     z = stats.norm.ppf(1 - alpha / 2)
@@ -883,19 +882,7 @@ def aggte(
         )
         by["ci_low"], by["ci_high"] = by["estimate"] - z * by["std_error"], by["estimate"] + z * by["std_error"]
     if banded:
-        if bootstrap:
-            band = estimated
-        else:  # analytic errors: the band from a bootstrap of its own
-            band = moderndid.aggte(
-                result.raw,
-                type=type,
-                boot=True,
-                cband=True,
-                biters=draws,
-                alp=alpha,
-                random_state=seed,
-                **bounds,
-            )
+        band = estimated if bootstrap else bootstrapped(True)  # analytic errors: a bootstrap of its own for the band
         critical = float(np.atleast_1d(band.critical_values)[0])
         band_se = np.asarray(band.se_by_event)
         by["band_low"], by["band_high"] = by["estimate"] - critical * band_se, by["estimate"] + critical * band_se
