@@ -7,7 +7,7 @@ import shutil
 import pytest
 from test_report_runner import FIXTURES, spec
 
-from analysis.report import build
+from analysis.report import build, schema
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -69,22 +69,22 @@ def test_index_and_a_page_load_cleanly(tiny_dir, tmp_path):
 
 # --- the reviewer's pages, as a reviewer's browser shows them ------------------------------------------
 
-REVIEWER_PAGES = ("index.html", "02_surprise_inspections.html", "03_cross_region_enforcement.html", "methods.html")
+CHAPTER_PAGES = tuple(f"{spec.name}.html" for spec in schema.NOTEBOOKS)
+REVIEWER_PAGES = ("index.html", *CHAPTER_PAGES, "methods.html")
+STUDY_PAGES = ("02_surprise_inspections.html", "03_cross_region_enforcement.html", "04_team_expansion.html")
 PHONE = {"width": 390, "height": 844}
 SERIOUS = ("serious", "critical")
 
 
 @pytest.fixture(scope="module")
 def reviewer_report(world_factory, tmp_path_factory):
-    from analysis.report import schema
-
     out = tmp_path_factory.mktemp("reviewer") / "report"
     result = build(
         world_factory(seed=11, scale=0.3),
         "2024Q4",
         out=out,
         jobs=2,
-        specs=schema.select(["02_surprise_inspections", "03_cross_region_enforcement"]),
+        specs=schema.NOTEBOOKS,
         cache_dir=out.parent / "cache",
         log=lambda *_: None,
     )
@@ -135,7 +135,7 @@ def test_pages_do_not_scroll_sideways_on_a_phone(reviewer_report, browser, name)
     assert width <= PHONE["width"], f"{name} is {width} px wide at {PHONE['width']} px"
 
 
-@pytest.mark.parametrize("name", REVIEWER_PAGES[1:3])
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
 def test_every_figure_is_numbered_titled_described_and_downloadable(reviewer_report, browser, name):
     page = open_page(browser, reviewer_report / name)
     figures = page.evaluate(
@@ -148,7 +148,7 @@ def test_every_figure_is_numbered_titled_described_and_downloadable(reviewer_rep
     )
     captions = page.evaluate("Array.from(document.querySelectorAll('caption')).map(c => c.textContent)")
     page.close()
-    number = int(name[:2])
+    number = schema.CHAPTERS[name.removesuffix(".html")]
     assert figures, f"{name} has no figure"
     for k, figure in enumerate(figures, start=1):
         assert figure["caption"].startswith(f"Figure {number}.{k}. ") and len(figure["caption"]) > 20, figure
@@ -194,10 +194,17 @@ def test_the_pdf_edition_has_every_page_numbered(reviewer_report):
         text = reader.pages[number - 1].extract_text()
         assert f"Page {number} of {pages}" in text, text[-200:]
     assert "quarterly report 2024Q4" in reader.pages[0].extract_text()
-    assert "Figure 2.1." in "".join(page.extract_text() for page in reader.pages)
+    assert "Figure 3.1." in "".join(page.extract_text() for page in reader.pages)  # chapter 3: the first study
 
 
-@pytest.mark.parametrize("name", REVIEWER_PAGES[1:3])
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_pages_show_the_dataset_by_name_never_by_its_path(reviewer_report, world_factory, name):
+    text = (reviewer_report / name).read_text(encoding="utf-8")
+    world = world_factory(seed=11, scale=0.3)
+    assert str(world.parent) not in text  # not even in the hidden code
+
+
+@pytest.mark.parametrize("name", STUDY_PAGES)
 def test_study_pages_open_with_the_finding_and_end_with_a_verdict(reviewer_report, name):
     text = (reviewer_report / name).read_text(encoding="utf-8")
     finding, conclusion = text.index("Main finding"), text.rindex("Conclusion for reviewers")  # after the contents

@@ -347,6 +347,21 @@ def test_reasons_name_the_indicators_against_the_peer_median(card):
     assert "_" not in text  # words, not code names
 
 
+def test_the_key_message_counts_the_warned_and_names_the_lowest(dataset, card):
+    everyone = scorecard.key_message(card)
+    lowest = card.scores.idxmin()
+    assert everyone.startswith(f"The efficiency scorecard warns all {len(card.flags)} regions scored in {PERIOD}")
+    assert f"{card.regions.at[lowest, 'name']} ({card.scores[lowest]:.1f})" in everyone
+    median = float(card.scores.median())
+    some = scorecard.build(dataset, PERIOD, threshold=median, bottom_n=0)
+    under = int(some.flags["under"].sum())
+    assert f"warns {under} of the {len(some.flags)} regions scored in {PERIOD} ({under} under the threshold of" in (
+        scorecard.key_message(some)
+    )
+    none = scorecard.key_message(scorecard.build(dataset, PERIOD, threshold=0, bottom_n=0))
+    assert none == f"The efficiency scorecard warns none of the {len(card.flags)} regions scored in {PERIOD}."
+
+
 def test_scores_reprint_without_reading_as_the_threshold():
     assert scorecard.reading.score_text(79.96, 80.0) == "79.96"
     assert scorecard.reading.score_text(79.94, 80.0) == "79.9"

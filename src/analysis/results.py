@@ -32,16 +32,27 @@ def record(estimates: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
+FINDING_FILE = "finding.txt"
+KEY_MESSAGE_FILE = "key_message.txt"
+
+
 def record_finding(sentence) -> None:
     """Keep the sentence a report page opens with (its main finding); anything but text is ignored
     (the stand-in of a step that was not possible: the page then opens without one)."""
+    _keep_sentence(sentence, FINDING_FILE)
+
+
+def record_key_message(sentence) -> None:
+    """Keep a sentence for the index's key messages (a page without a lead estimate, such as the
+    scorecard, states its own); anything but text is ignored."""
+    _keep_sentence(sentence, KEY_MESSAGE_FILE)
+
+
+def _keep_sentence(sentence, file_name: str) -> None:
     directory = os.environ.get(RESULTS_ENV)
     if directory and isinstance(sentence, str) and sentence.strip():
         Path(directory).mkdir(parents=True, exist_ok=True)
-        (Path(directory) / FINDING_FILE).write_text(sentence.strip(), encoding="utf-8")
-
-
-FINDING_FILE = "finding.txt"
+        (Path(directory) / file_name).write_text(sentence.strip(), encoding="utf-8")
 
 
 def merge(directory: Path) -> pd.DataFrame:

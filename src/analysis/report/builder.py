@@ -213,6 +213,7 @@ class _Build:
             record=self.record,
             changes=changes,
             previous=previous,
+            page_messages=self._page_messages(staging),
         )
         (staging / "index.html").write_text(page, encoding="utf-8")
         (staging / "methods.html").write_text(render.methods_page(), encoding="utf-8")
@@ -222,6 +223,13 @@ class _Build:
             "report.pdf"
         )
         (staging / "manifest.json").write_text(json.dumps(self.record, indent=2, sort_keys=True, default=str) + "\n")
+
+    def _page_messages(self, staging: Path) -> list[str]:
+        """Key messages the pages stated themselves (`results.record_key_message`), in page order."""
+        from ..results import KEY_MESSAGE_FILE
+
+        files = [staging / "results" / spec.name / KEY_MESSAGE_FILE for spec in self.specs]
+        return [f.read_text(encoding="utf-8") for f in files if f.is_file()]
 
     def _changes(self, staging: Path):
         """Estimates against the previous report (--previous, else the previous quarter's report beside
@@ -409,17 +417,17 @@ def _render_page(spec, outcome: NotebookResult, staging: Path, base_record: dict
         notebook = nbformat.read(executed, as_version=4)
         page = render.notebook_page(
             notebook,
-            title=spec.title,
+            title=schema.numbered_title(spec.name, spec.title),
             status=outcome.status,
             message=outcome.message,
             parameters=outcome.parameters,
             record=page_record,
-            number=int(spec.name[:2]) if spec.name[:2].isdigit() else 0,
+            number=schema.CHAPTERS.get(spec.name, 0),
             finding=_finding(spec, outcome, staging),
         )
     else:
         page = render.failed_page(
-            title=spec.title,
+            title=schema.numbered_title(spec.name, spec.title),
             status=outcome.status,
             message=outcome.message,
             parameters=outcome.parameters,

@@ -7,12 +7,14 @@ code names stay in the downloadable CSV files.
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 
 from .. import labels
 from ..registry import STUDIES, STUDIES_BY_NAME
 from .messages import key_messages
+from .schema import numbered_title
 
 SIMULATED_BANNER = (
     "Simulated data. These figures come from the suite's simulated world, in which the effects are planted: "
@@ -30,14 +32,17 @@ def index_page(
     page,
     changes: pd.DataFrame | None = None,
     previous: str = "",
+    page_messages: list[str] | None = None,
 ) -> str:
     """The index: key messages, what could not be done, studies, the quarter's figures, estimates, downloads.
 
-    `page(title, body, record)` wraps the body in the report's page frame.
+    `page(title, body, record)` wraps the body in the report's page frame; `page_messages` are key
+    messages pages stated themselves (the scorecard's), shown after the studies'.
     """
     span = record.get("data", {}).get("span") or ["?", "?"]
     built = str(record.get("built_at", ""))[:10]
     messages = key_messages(estimates, headline, period, {r["name"]: r.get("parameters", {}) for r in results})
+    messages += page_messages or []
     body = (
         f"<header class='report'><h1>Work-safety enforcement: quarterly report, {html.escape(period)}</h1>"
         f"<p class='subtitle'>{_scope_words(record.get('scope'))}Data from {html.escape(str(span[0]))} to "
@@ -61,7 +66,13 @@ def index_page(
         + f"<h2 id='estimates'>Main estimates</h2>{_estimates_html(estimates)}"
         + _downloads_html()
     )
-    return page(f"Quarterly report {period}", body, record)
+    return page(f"Quarterly report {period}", letter_tables(body), record)
+
+
+def letter_tables(body: str) -> str:
+    """Label the index's tables "Table A.", "Table B.", ... in order (chapters number theirs "Table 3.1.")."""
+    letters = iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return re.sub(r"<caption>", lambda m: f"<caption>Table {next(letters)}. ", body)
 
 
 def _scope_words(scope) -> str:
@@ -107,7 +118,7 @@ def _changes_html(changes: pd.DataFrame | None, previous: str) -> str:
         )
     return (
         f"<h2 id='changes'>Change since {html.escape(previous)}</h2><div class='scroll'><table class='report-table'>"
-        f"<caption>Table 0.4. Main estimates in this report against the report for {html.escape(previous)}</caption>"
+        f"<caption>Main estimates in this report against the report for {html.escape(previous)}</caption>"
         "<thead><tr><th scope='col'>Study</th><th scope='col'>Outcome</th><th scope='col'>Before</th>"
         "<th scope='col'>Now</th><th scope='col'>The change is</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
@@ -116,12 +127,12 @@ def _changes_html(changes: pd.DataFrame | None, previous: str) -> str:
 
 def _status_html(results: list[dict]) -> str:
     rows = "".join(
-        f"<tr><td><a href='{html.escape(r['name'])}.html'>{html.escape(r['title'])}</a></td>"
+        f"<tr><td><a href='{html.escape(r['name'])}.html'>{html.escape(numbered_title(r['name'], r['title']))}</a></td>"
         f"<td>{_status(r['status'])}</td></tr>"
         for r in results
     )
     return (
-        f"<div class='scroll'><table class='status'><caption>Table 0.1. Pages of this report</caption>"
+        f"<div class='scroll'><table class='status'><caption>Pages of this report</caption>"
         "<thead><tr><th scope='col'>Page</th><th scope='col'>Status</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></div>"
     )
@@ -135,7 +146,7 @@ def _status(status: str) -> str:
 
 def _limitations_html(results: list[dict], limitations: dict[str, list[dict]]) -> str:
     """Which analyses this data could not support, page by page."""
-    titles = {r["name"]: r["title"] for r in results}
+    titles = {r["name"]: numbered_title(r["name"], r["title"]) for r in results}
     items = "".join(
         f"<li><a href='{html.escape(name)}.html'>{html.escape(titles.get(name, name))}</a>: "
         + "; ".join(
@@ -175,8 +186,8 @@ def _headline_html(headline: pd.DataFrame, period: str, min_cell_size) -> str:
         "a year earlier.</p>"
     )
     return (
-        f"<div class='scroll'><table class='report-table'><caption>Table 0.2. {html.escape(period)} against the same "
-        "quarter a year earlier</caption><thead><tr><th scope='col'>Figure</th><th scope='col'>Value</th>"
+        f"<div class='scroll'><table class='report-table'><caption>{html.escape(period)} against the same "
+        "quarter a year earlier</caption><thead><tr><th scope='col'>Measure</th><th scope='col'>Value</th>"
         f"<th scope='col'>Change on a year earlier</th></tr></thead><tbody>{rows}</tbody></table></div>{note}"
     )
 
@@ -201,7 +212,7 @@ def _estimates_html(estimates: pd.DataFrame) -> str:
                 f"<td class='text'>{html.escape(labels.label(study.method))}</td><td>{int(r.n_obs):,}</td></tr>"
             )
     return (
-        "<div class='scroll'><table class='report-table'><caption>Table 0.3. Each study's main estimates, "
+        "<div class='scroll'><table class='report-table'><caption>Each study's main estimates, "
         "with 95% confidence intervals</caption><thead><tr><th scope='col'>Study</th><th scope='col'>Outcome</th>"
         "<th scope='col'>Estimate</th><th scope='col'>95% interval</th><th scope='col'>Method</th>"
         f"<th scope='col'>Observations</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"

@@ -66,19 +66,35 @@ dl.glossary dt { font-weight: 600; margin-top: .6rem; }
 a { color: #0550ae; }
 @media (max-width: 600px) {
   main { padding: 1rem .8rem 3rem; }
+  h1 { font-size: 1.5rem; }
   ul.parameters { columns: 1; }
   button.toggle-code { float: none; display: block; margin: .5rem 0; }
 }
 @media print {
-  button, nav.toc, details.run-record, a.figure-data, details.settings, p.page-nav { display: none !important; }
-  p.subtitle { break-after: avoid; }
+  body { font-size: 10pt; line-height: 1.4; }
+  button, nav.toc, details.run-record, a.figure-data, details.settings, p.page-nav, a.anchor-link,
+  header.report p:has(> a[href='index.html']), .code_cell .input { display: none !important; }
   main { max-width: none; padding: 0; }
-  a { color: inherit; text-decoration: none; }
-  h2, h3 { break-after: avoid; }
-  table, img, figure { break-inside: avoid; }
-  .scroll, .output_html, .output_subarea { overflow: visible; }
+  p.subtitle { margin-top: 0; }
+  h1 { font-size: 17pt; margin: 0 0 .3em; }
+  h2 { font-size: 13pt; margin: 1.1em 0 .35em; }
+  h3 { font-size: 11pt; margin: 1em 0 .3em; }
+  h1, h2, h3, h4, p.subtitle, caption, figcaption { break-after: avoid; break-inside: avoid; }
+  p, li, dd, blockquote { orphans: 3; widows: 3; }
+  figure, tr, img, aside.summary, p.banner, .unavailable, dt { break-inside: avoid; }
+  table:not(:has(tbody > tr:nth-child(16))) { break-inside: avoid; }
+  thead, tbody > tr:nth-child(-n+2), tbody > tr:nth-last-child(2) { break-after: avoid; }
+  .output_subarea img, figure img { max-width: 100%; max-height: 120mm; width: auto; height: auto; }
+  .scroll, .output_html, .output_subarea { overflow: visible; max-width: none; }
+  table.report-table, table.dataframe, table.status { font-size: 8pt; line-height: 1.3; max-width: 100%; }
+  table.report-table td, table.report-table th, table.dataframe td, table.dataframe th, table.status td, table.status th
+    { padding: .15em .45em; overflow-wrap: break-word; }
+  pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+  a { color: #0a3069; text-decoration: underline; text-decoration-thickness: .5pt; text-underline-offset: 1.5pt; }
+  a:not([href]) { text-decoration: none; }
 }
-@page { margin: 18mm 15mm; @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 9pt; } }
+@page { size: A4; margin: 20mm 16mm 18mm;
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt system-ui, sans-serif; color: #1b1f24; } }
 """
 
 TOGGLE = """
@@ -123,13 +139,15 @@ def notebook_page(
     exporter = HTMLExporter(template_name="basic")
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(without_stderr(notebook))
-    body = number_tables(number_figures(body, number, _source_line(record)), number)
+    body, _ = exporter.from_notebook_node(without_paths(without_stderr(notebook), record))
+    body = number_tables(number_figures(without_title(body), number, _source_line(record)), number)
     body = KEYBOARD_SCROLL.sub(r'\1 tabindex="0"', body)  # a region that scrolls must be reachable by keyboard
     period = parameters.get("period", "")
+    heading = f"{title}, {period}" if period else title
     header = (
         "<header class='report'><button class='toggle-code' onclick='toggleCode()'>Show code</button>"
         + (f"<p class='subtitle'>Quarterly report {html.escape(str(period))}</p>" if period else "")
+        + f"<h1 id='top'>{html.escape(heading)}</h1>"
         + "<p class='page-nav'><a href='index.html'>&larr; Report index</a> &middot; "
         "<a href='methods.html'>Methods and glossary</a></p>"
         + (
@@ -145,11 +163,19 @@ def notebook_page(
         else ""
     )
     return _page(
-        f"{title}, {period}" if period else title,
+        heading,
         header + summary + _table_of_contents(body) + body,
         record,
         HtmlFormatter().get_style_defs(".highlight"),
     )
+
+
+NOTEBOOK_TITLE = re.compile(r"<h1 id=[^>]*>.*?</h1>", re.S)
+
+
+def without_title(body: str) -> str:
+    """The notebook's body without its own title: the page header carries it, numbered and dated."""
+    return NOTEBOOK_TITLE.sub("", body, count=1)
 
 
 KEYBOARD_SCROLL = re.compile(r'(<div class="output_html[^"]*")')
@@ -194,6 +220,20 @@ def _source_line(record: dict) -> str:
     )
 
 
+DATA_DIR_LINE = re.compile(r"^data_dir = .*$", re.M)
+
+
+def without_paths(notebook: nbformat.NotebookNode, record: dict) -> nbformat.NotebookNode:
+    """The notebook with the injected data directory shown by the dataset's name: a path on the machine
+    that built the report is not for reviewers (the run record has the fingerprint)."""
+    name = json.dumps(str(record.get("data", {}).get("name", "")))
+    clean = copy.deepcopy(notebook)
+    for cell in clean.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["source"] = DATA_DIR_LINE.sub(lambda _: f"data_dir = {name}  # the dataset's name", cell["source"])
+    return clean
+
+
 def without_stderr(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook without stderr output: library warnings and log lines are not for reviewers.
 
@@ -230,6 +270,7 @@ def index_page(
     record: dict,
     changes: pd.DataFrame | None = None,
     previous: str = "",
+    page_messages: list[str] | None = None,
 ) -> str:
     """The report's front page (see analysis.report.index)."""
     from .index import index_page as front_page
@@ -243,6 +284,7 @@ def index_page(
         page=_page,
         changes=changes,
         previous=previous,
+        page_messages=page_messages,
     )
 
 
@@ -279,8 +321,18 @@ PARAMETER_WORDS = {
     "lags": "Quarters after a staffing change",
     "leads": "Quarters before a staffing change (leads test)",
     "controls": "Other reforms held fixed",
+    "weights": "Weighting of the indicators",
+    "threshold": "Warning threshold (score out of 100)",
+    "bottom_n": "Lowest regions warned in each peer group",
+    "draws": "Perturbed weightings in the stability check",
+    "tree": "Indicator tree",
 }
-EMPTY_WORDS = {"scope": "all", "cluster": "none (independent inspections)"}  # what an empty value means
+EMPTY_WORDS = {  # what an empty value means
+    "scope": "all",
+    "cluster": "none (independent inspections)",
+    "tree": "the bundled tree (six first-level, nine second-level indicators)",
+    "xformla": "none",
+}
 
 
 def _parameter_list(parameters: dict, record: dict) -> str:
@@ -294,8 +346,8 @@ def _parameter_list(parameters: dict, record: dict) -> str:
         if name == "data_dir":
             continue
         values = value if isinstance(value, (list, tuple)) else [value]
-        shown = ", ".join(labels.words(v) if isinstance(v, str) else str(v) for v in values)
-        if shown == "":
+        shown = ", ".join(labels.words(v) if isinstance(v, str) else _setting_value(v) for v in values)
+        if shown in ("", "{}"):
             shown = EMPTY_WORDS.get(name, "none")
         elif isinstance(value, bool):
             shown = "yes" if value else "no"
@@ -309,10 +361,17 @@ def _parameter_list(parameters: dict, record: dict) -> str:
     )
 
 
+def _setting_value(value) -> str:
+    """80.0 as "80", 1e-05 as "1e-05"; anything else as written."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _table_of_contents(body: str) -> str:
     items = []
-    for level, anchor, text in HEADING.findall(body):
+    headings = HEADING.findall(body)
+    top = min((level for level, _, _ in headings), default="1")
+    for level, anchor, text in headings:
         label = re.sub(r"<[^>]+>", "", text).strip()
-        indent = " style='margin-left:1rem'" if level == "2" else ""
+        indent = " style='margin-left:1rem'" if level > top else ""
         items.append(f"<li{indent}><a href='#{html.escape(anchor)}'>{html.escape(html.unescape(label))}</a></li>")
     return f"<nav class='toc'><strong>Contents</strong><ul>{''.join(items)}</ul></nav>" if items else ""

@@ -304,19 +304,19 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         "02_surprise_inspections",
-        "Study 1: unannounced inspections and case outcomes",
+        "Unannounced inspections and case outcomes",
         (DATA_DIR, PERIOD, SCOPE, *SURPRISE_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
     ),
     NotebookSpec(
         "03_cross_region_enforcement",
-        "Study 2: cross-region enforcement (staggered difference-in-differences)",
+        "Cross-region enforcement: case outcomes after adoption",
         (DATA_DIR, PERIOD, SCOPE, *CROSS_REGION_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
     ),
     NotebookSpec(
         "04_team_expansion",
-        "Study 3: team expansion, staffing and enforcement output",
+        "Team expansion, staffing and enforcement output",
         (DATA_DIR, PERIOD, SCOPE, *TEAM_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
     ),
@@ -352,6 +352,13 @@ NOTEBOOKS += (
     ),
 )
 NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
+CHAPTERS = {spec.name: number for number, spec in enumerate(NOTEBOOKS, start=1)}
+"""Each page's chapter number in the report: figures and tables on it are numbered "Figure 3.1", ..."""
+
+
+def numbered_title(name: str, title: str) -> str:
+    """ "3. Unannounced inspections and case outcomes": a page's title with its chapter number."""
+    return f"{CHAPTERS[name]}. {title}" if name in CHAPTERS else title
 
 
 def select(only: list[str] | None) -> tuple[NotebookSpec, ...]:

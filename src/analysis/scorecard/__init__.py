@@ -15,7 +15,7 @@ bottom three. This package builds that page so that a warning can be explained a
 
 from .card import Scorecard, Settings, build, check, check_period, ranks_within, score, warning_rule
 from .indicators import METRICS
-from .reading import findings, reasons, scale_note, warning_labels
+from .reading import findings, key_message, reasons, scale_note, warning_labels
 from .stability import Change, Stability, change_reading, change_since_previous, stability, stability_reading
 from .tables import csv_frame, save, scorecard_table, tiers, weights_frame
 from .tree import NORMALISATIONS, PEER_GROUPS, Node, Tree, load_tree
@@ -41,6 +41,7 @@ __all__ = [
     "csv_frame",
     "entropy_weights",
     "findings",
+    "key_message",
     "load_tree",
     "normalise",
     "pca_weights",

@@ -176,6 +176,29 @@ def findings(card: Scorecard) -> str:
     return " ".join(p for p in sentences if p)
 
 
+def key_message(card: Scorecard) -> str:
+    """The scorecard in one sentence for the report's front page: how many regions are warned, and which
+    ones the rule singles out."""
+    s, flags = card.settings, card.flags
+    scored, warned, under = len(flags), int(flags["warned"].sum()), int(flags["under"].sum())
+    if not warned:
+        return f"The efficiency scorecard warns none of the {scored} regions scored in {s.period}."
+    lowest = card.scores[flags["warned"]].nsmallest(3)
+    names = [f"{card.regions.at[r, 'name']} ({score_text(v, s.threshold)})" for r, v in lowest.items()]
+    named = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    who = "the lowest scores are" if len(names) > 1 else "the lowest score is"
+    if under == scored:
+        return (
+            f"The efficiency scorecard warns all {scored} regions scored in {s.period}: every one scores under the "
+            f"threshold of {s.threshold:g} out of 100, on a scale where the median region scores "
+            f"{card.scores.median():.1f}; {who} {named}."
+        )
+    return (
+        f"The efficiency scorecard warns {warned} of the {scored} regions scored in {s.period} ({under} under the "
+        f"threshold of {s.threshold:g} out of 100); {who} {named}."
+    )
+
+
 def left_out(card: Scorecard) -> str:
     """What the scorecard left out, and why, in sentences (empty when nothing was)."""
     return " ".join(card.notes)
