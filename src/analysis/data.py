@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import contract as c
+from . import snapshot
 from .errors import DataContractError, ParameterError
 from .quarter import Quarter, ordinals
 from .readers import RawTable, read_dataset
@@ -194,7 +195,12 @@ def load(path: str | Path, strict: bool = False, date_window: tuple | None = Non
     default `analysis.contract.default_date_window()`: 1990-01-01 to a year from
     today) are quarantined. Raises `DataContractError` on structural faults, and on
     any quarantined row when `strict` is true.
+
+    Inside a report build the runner has validated the dataset once already: `load` then
+    opens that validated snapshot (`analysis.snapshot`) instead of reading `path` again.
     """
+    if not strict and date_window is None and (validated := snapshot.for_source(path)) is not None:
+        return validated
     window = _date_window(date_window)
     raw = read_dataset(path)
     _require_tables(Path(path), raw.tables)

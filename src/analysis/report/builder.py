@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import csvout
+from .. import csvout, snapshot
 from ..errors import DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
 from ..quarter import Quarter
@@ -146,6 +146,7 @@ class _Build:
         from ..quality import period_span
 
         dataset = load(self.data_path)
+        validated = snapshot.write(dataset, self.cache_dir / "snapshots" / self.record["data"]["sha256"][:24])
         span = period_span(dataset)
         self.record["data"]["span"] = list(span)
         facts = schema.DataFacts(
@@ -170,6 +171,7 @@ class _Build:
                 pool,
                 self.force,
                 self.log,
+                {snapshot.SNAPSHOT_ENV: str(validated)},
             )
             self._require_unchanged_data()
             for spec, outcome in zip(self.specs, outcomes, strict=False):
@@ -328,8 +330,9 @@ def _cache_keys(specs, parameters, notebooks_dir, base_record) -> dict[str, str]
 
 
 def _execute_all(
-    specs, parameters, keys, staging, notebooks_dir, cache_dir, base_record, pool, force, log
+    specs, parameters, keys, staging, notebooks_dir, cache_dir, base_record, pool, force, log, env
 ) -> list[NotebookResult]:
+    """Run (or take from the cache) every notebook, longest first; `env` goes to every kernel."""
     total = len(specs)
     page_record = dict(base_record)  # pages carry the run record without the build's totals
 
@@ -345,7 +348,7 @@ def _execute_all(
             outcome = cached
         else:
             log(f"[{number}/{total}] {spec.name}: started")
-            outcome = _execute(spec, parameters[spec.name], staging, notebooks_dir, pool)
+            outcome = _execute(spec, parameters[spec.name], staging, notebooks_dir, pool, env)
             log(
                 f"[{number}/{total}] {spec.name}: {outcome.status} in {outcome.seconds:.1f} s"
                 + (f" ({outcome.message.splitlines()[0]})" if outcome.message else "")
@@ -363,7 +366,7 @@ def _execute_all(
     return [finished[spec.name] for spec in specs]
 
 
-def _execute(spec, parameters, staging, notebooks_dir, pool: WorkerPool) -> NotebookResult:
+def _execute(spec, parameters, staging, notebooks_dir, pool: WorkerPool, env: dict[str, str]) -> NotebookResult:
     from ..results import RESULTS_ENV
 
     job_dir = staging / ".jobs"
@@ -375,7 +378,7 @@ def _execute(spec, parameters, staging, notebooks_dir, pool: WorkerPool) -> Note
         "parameters": parameters,
         "cwd": str(notebooks_dir),
         "status_file": str(status_file),
-        "env": {RESULTS_ENV: str(staging / "results" / spec.name)},
+        "env": {**env, RESULTS_ENV: str(staging / "results" / spec.name)},
     }
     started = time.perf_counter()
     answer, stderr_tail = pool.run(job, spec.timeout_seconds)

@@ -1,0 +1,123 @@
+"""A validated dataset written once and opened many times: the report's kernels never revalidate.
+
+`load` reads and validates a dataset (seconds at the default size, minutes at tens of
+millions of rows). A report build does that once: the runner writes what `load`
+returned (the accepted rows, typed; the quarantine; the row accounting and notes) as
+Parquet files plus `dataset.json` under its cache, keyed by the data's fingerprint,
+and tells each kernel where it is through $ANALYSIS_SNAPSHOT. `load(path)` then opens
+the snapshot instead of reading `path` again, but only when the snapshot was made from
+that same path and nothing asks for other reading options (strict, a date window).
+Interactively nothing changes: $ANALYSIS_SNAPSHOT is unset and `load` validates.
+
+The builder checks that the data did not change during the build before it publishes,
+so a kernel can trust the snapshot of the data it was started for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .data import Dataset
+
+SNAPSHOT_ENV = "ANALYSIS_SNAPSHOT"
+DESCRIPTION = "dataset.json"
+FORMAT = 1  # bump when the layout changes: an older snapshot is then ignored and written again
+
+
+def write(dataset: Dataset, folder: Path) -> Path:
+    """Write `dataset` as a snapshot at `folder` (atomically; an existing complete snapshot is kept)."""
+    folder = Path(folder)
+    if _description(folder) is not None:
+        _touch(folder)
+        return folder
+    tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:6]}")
+    (tmp / "tables").mkdir(parents=True)
+    try:
+        for name, frame in dataset.tables.items():
+            frame.to_parquet(tmp / "tables" / f"{name}.parquet", index=False)
+        dataset.quarantine.to_parquet(tmp / "quarantine.parquet", index=False)
+        description = {
+            "format": FORMAT,
+            "source": str(Path(dataset.source).resolve()),
+            "files": dataset.files,
+            "rows_read": dataset.rows_read,
+            "ignored_files": dataset.ignored_files,
+            "notes": dataset.notes,
+            "unknown_columns": dataset.unknown_columns,
+            "tables": list(dataset.tables),
+            "datetimes": _datetime_units(dataset),
+        }
+        (tmp / DESCRIPTION).write_text(json.dumps(description, indent=1), encoding="utf-8")
+        (tmp / "meta.json").write_text("{}")  # the report cache evicts by this file's time of last use
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def read(folder: Path) -> Dataset:
+    """The dataset a snapshot holds, exactly as `load` returned it."""
+    from .data import Dataset
+
+    folder = Path(folder)
+    description = _description(folder)
+    if description is None:
+        raise FileNotFoundError(f"{folder}: not a complete dataset snapshot")
+    _touch(folder)
+    return Dataset(
+        source=Path(description["source"]),
+        tables={name: _read_table(folder, name, description["datetimes"]) for name in description["tables"]},
+        quarantine=pd.read_parquet(folder / "quarantine.parquet"),
+        files=description["files"],
+        rows_read=description["rows_read"],
+        ignored_files=description["ignored_files"],
+        notes=description["notes"],
+        unknown_columns=description["unknown_columns"],
+    )
+
+
+def for_source(path: str | os.PathLike) -> Dataset | None:
+    """The snapshot named by $ANALYSIS_SNAPSHOT when it was made from `path`; else None."""
+    folder = os.environ.get(SNAPSHOT_ENV)
+    if not folder:
+        return None
+    description = _description(Path(folder))
+    if description is None or description["source"] != str(Path(path).resolve()):
+        return None
+    return read(Path(folder))
+
+
+def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
+    """Each datetime column's dtype: Parquet keeps milliseconds at the finest, `load` gives seconds."""
+    return {
+        name: {column: str(dtype) for column, dtype in frame.dtypes.items() if str(dtype).startswith("datetime64")}
+        for name, frame in dataset.tables.items()
+    }
+
+
+def _read_table(folder: Path, name: str, datetimes: dict[str, dict[str, str]]) -> pd.DataFrame:
+    frame = pd.read_parquet(folder / "tables" / f"{name}.parquet")
+    return frame.astype(datetimes.get(name, {})) if datetimes.get(name) else frame
+
+
+def _description(folder: Path) -> dict | None:
+    try:
+        description = json.loads((folder / DESCRIPTION).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return description if description.get("format") == FORMAT else None
+
+
+def _touch(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # a read-only cache still serves
+        os.utime(folder / "meta.json")
