@@ -197,6 +197,73 @@ def test_the_pdf_edition_has_every_page_numbered(reviewer_report):
     assert "Figure 3.1." in "".join(page.extract_text() for page in reader.pages)  # chapter 3: the first study
 
 
+def _pdf_sheets(report):
+    """report.pdf's sheets as (width, height in points, text with ligatures spelled out, {font size: characters})."""
+    import collections
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    sheets = []
+    for page in PdfReader(report / "report.pdf").pages:
+        sizes: collections.Counter = collections.Counter()
+
+        def count(text, cm, tm, font, size, sizes=sizes):
+            if text.strip():
+                sizes[round(size * tm[0] * cm[0], 1)] += len(text.strip())
+
+        text = unicodedata.normalize("NFKC", page.extract_text(visitor_text=count))
+        sheets.append((round(float(page.mediabox.width)), round(float(page.mediabox.height)), text, sizes))
+    return sheets
+
+
+def test_every_pdf_sheet_names_the_quarter_and_its_chapter(reviewer_report):
+    """Running header "Quarterly report 2024Q4 · <chapter>", chapters in the report's order, each from a new
+    sheet; footer with the publication and "Page n of m"."""
+    sheets = _pdf_sheets(reviewer_report)
+    chapters = [
+        "Overview",
+        *(schema.numbered_title(spec.name, spec.title) for spec in schema.NOTEBOOKS),
+        "Methods, glossary and references",
+    ]
+    headers = [text.splitlines()[0] for _, _, text, _ in sheets]
+    assert all(h.startswith("Quarterly report 2024Q4 · ") for h in headers), headers
+    running = [h.removeprefix("Quarterly report 2024Q4 · ") for h in headers]
+    firsts = [k for k, chapter in enumerate(running) if k == 0 or running[k - 1] != chapter]
+    assert [running[k] for k in firsts] == chapters, running  # each chapter once, in order
+    for k in firsts[1:-1]:  # a chapter's first sheet opens with its title (", 2024Q4" after it)
+        assert f"{running[k]}, 2024Q4" in " ".join(sheets[k][2].split()), (running[k], sheets[k][2][:300])
+    for number, (_, _, text, _) in enumerate(sheets, start=1):
+        assert f"Page {number} of {len(sheets)}" in text, text[-200:]
+        assert "Work-safety enforcement: quarterly report 2024Q4" in text, text[-200:]
+
+
+def test_the_pdf_is_a4_printed_at_full_size_without_controls_or_code(reviewer_report):
+    """A4 sheets (landscape only for a table of twelve columns or more); body text at its 10 pt: Chromium
+    shrinks every page when anything is wider than the sheet, so nothing was; no buttons, settings or code."""
+    import collections
+
+    sheets = _pdf_sheets(reviewer_report)
+    assert {(width, height) for width, height, _, _ in sheets} <= {(595, 842), (842, 595)}
+    assert sum(1 for width, height, _, _ in sheets if width < height) > len(sheets) / 2
+    sizes = sum((s for _, _, _, s in sheets), start=collections.Counter())
+    assert 10.0 in sizes and sizes[10.0] > 1000, sizes.most_common(8)  # the body's size, unscaled
+    text = "\n".join(text for _, _, text, _ in sheets)
+    for control in ("Show code", "Run record", "Settings of this page", "from analysis", "Report index"):
+        assert control not in text, control
+
+
+def test_running_headers_are_css_strings_that_cannot_end_early():
+    from analysis.report import pdf
+
+    quoted = pdf.css_string('Q4 · a "b" \\ </style> ok')
+    assert quoted.startswith('"') and quoted.endswith('"') and quoted.count('"') == 2
+    assert "<" not in quoted and "\\5c " in quoted and "\\b7 " in quoted
+    page = "<main><h1 id='x'>3. Fines &amp; penalties, 2024Q4<a class='anchor-link'>¶</a></h1></main>"
+    assert pdf.chapter_title("02_x.html", page, "2024Q4") == "3. Fines & penalties"
+    assert pdf.chapter_title("index.html", page, "2024Q4") == "Overview"
+
+
 @pytest.mark.parametrize("name", CHAPTER_PAGES)
 def test_pages_show_the_dataset_by_name_never_by_its_path(reviewer_report, world_factory, name):
     text = (reviewer_report / name).read_text(encoding="utf-8")

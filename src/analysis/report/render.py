@@ -86,15 +86,20 @@ a { color: #0550ae; }
   thead, tbody > tr:nth-child(-n+2), tbody > tr:nth-last-child(2) { break-after: avoid; }
   .output_subarea img, figure img { max-width: 100%; max-height: 120mm; width: auto; height: auto; }
   .scroll, .output_html, .output_subarea { overflow: visible; max-width: none; }
+  /* Nothing may be wider than the text column: Chromium would shrink every page of the PDF to fit it.
+     Tables get a smaller type and wrap their text; one of twelve columns or more gets a landscape sheet
+     (report/pdf.py names that sheet per chapter with the same selector). */
   table.report-table, table.dataframe, table.status { font-size: 8pt; line-height: 1.3; max-width: 100%; }
   table.report-table td, table.report-table th, table.dataframe td, table.dataframe th, table.status td, table.status th
     { padding: .15em .45em; overflow-wrap: break-word; }
+  table:has(tr > :nth-child(12)) { page: wide; }
   pre { white-space: pre-wrap; overflow-wrap: anywhere; }
   a { color: #0a3069; text-decoration: underline; text-decoration-thickness: .5pt; text-underline-offset: 1.5pt; }
   a:not([href]) { text-decoration: none; }
 }
 @page { size: A4; margin: 20mm 16mm 18mm;
-  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt system-ui, sans-serif; color: #1b1f24; } }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt system-ui, sans-serif; } }
+@page wide { size: A4 landscape; }
 """
 
 TOGGLE = """
