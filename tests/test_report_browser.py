@@ -173,6 +173,26 @@ def test_printing_hides_the_controls(reviewer_report, browser):
     assert shown == []
 
 
+def test_long_tables_print_their_first_rows_and_say_so(reviewer_report, browser):
+    from analysis.report.render import PRINTED_ROWS
+
+    page = open_page(browser, reviewer_report / "05_quarterly_scorecard.html")
+    count_rows = """Array.from(document.querySelectorAll('table')).map(t =>
+        Array.from(t.querySelectorAll('tbody > tr')).filter(r => getComputedStyle(r).display !== 'none').length)"""
+    on_screen = page.evaluate(count_rows)
+    page.emulate_media(media="print")
+    printed = page.evaluate(count_rows)
+    notes = page.evaluate(
+        "Array.from(document.querySelectorAll('p.print-only')).filter(p => getComputedStyle(p).display !== 'none')"
+        ".map(p => p.textContent)"
+    )
+    page.close()
+    long_tables = sum(rows > PRINTED_ROWS for rows in on_screen)
+    assert long_tables, "the scorecard should have a table of every region"
+    assert printed == [min(rows, PRINTED_ROWS) for rows in on_screen]
+    assert len(notes) == long_tables and all(f"first {PRINTED_ROWS} of" in n for n in notes), notes
+
+
 def test_the_first_screen_of_the_index_gives_the_key_messages_with_units(reviewer_report, browser):
     page = open_page(browser, reviewer_report / "index.html", {"width": 1280, "height": 900})
     first_screen = page.evaluate(

@@ -124,7 +124,7 @@ def methods_page(page) -> str:
         for title, text, references in METHODS
     )
     body = (
-        "<header class='report'><p><a href='index.html'>&larr; Report index</a></p>"
+        "<header class='report'><p class='page-nav'><a href='index.html'>&larr; Report index</a></p>"
         "<h1>Methods, glossary and references</h1></header>"
         f"<h2 id='glossary'>Glossary</h2><dl class='glossary'>{glossary}</dl>"
         f"<h2 id='methods'>Methods and the literature they follow</h2>{methods}"

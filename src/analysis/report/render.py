@@ -39,7 +39,8 @@ h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link { visibil
 table.report-table, table.dataframe, table.status { border-collapse: collapse; margin: .5rem 0 1rem; font-size: 13px; }
 table.report-table td, table.report-table th, table.dataframe td, table.dataframe th, table.status td, table.status th
   { border-bottom: 1px solid #d0d7de; padding: .25rem .6rem; text-align: right; }
-table.report-table th:first-child, table.report-table td:first-child, table.status td:first-child { text-align: left; }
+table.report-table th:first-child, table.report-table td:first-child, table.status td:first-child,
+  table.status th:first-child { text-align: left; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding: .25rem 0; }
 p.reading { border-left: 3px solid #0969da; padding-left: .75rem; }
 .unavailable { border-left: 3px solid #9a6700; background: #fff8c5; padding: .4rem .75rem; }
@@ -96,7 +97,10 @@ a { color: #0550ae; }
   pre { white-space: pre-wrap; overflow-wrap: anywhere; }
   a { color: #0a3069; text-decoration: underline; text-decoration-thickness: .5pt; text-underline-offset: 1.5pt; }
   a:not([href]) { text-decoration: none; }
+  table[data-print-rows] tbody > tr:nth-child(n+26) { display: none; }  /* PRINTED_ROWS; the rest on screen */
+  p.print-only { display: block; font-size: 8pt; color: #57606a; }
 }
+p.print-only { display: none; }
 @page { size: A4; margin: 20mm 16mm 18mm;
   @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt system-ui, sans-serif; } }
 @page wide { size: A4 landscape; }
@@ -145,7 +149,7 @@ def notebook_page(
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(without_paths(without_stderr(notebook), record))
-    body = number_tables(number_figures(without_title(body), number, _source_line(record)), number)
+    body = shortened_in_print(number_tables(number_figures(without_title(body), number, _source_line(record)), number))
     body = KEYBOARD_SCROLL.sub(r'\1 tabindex="0"', body)  # a region that scrolls must be reachable by keyboard
     period = parameters.get("period", "")
     heading = f"{title}, {period}" if period else title
@@ -202,6 +206,27 @@ def number_figures(body: str, number: int, source: str) -> str:
         return FIGURE_SOURCE.sub(lambda m: f"{m.group(1)}{source} ", figure, count=1)
 
     return FIGURE.sub(numbered, body)
+
+
+PRINTED_ROWS = 25  # a longer table prints its first rows only (the print CSS hides the rest)
+TABLE = re.compile(r"<table\b(.*?)</table>", re.S)
+
+
+def shortened_in_print(body: str) -> str:
+    """Mark tables longer than PRINTED_ROWS so the printed edition shows their first rows and says so:
+    a 134-region table is for the screen (and the CSV), not for forty printed pages."""
+
+    def shortened(match: re.Match) -> str:
+        rows = len(re.findall(r"<tr\b", match.group(0).split("<tbody", 1)[-1]))
+        if rows <= PRINTED_ROWS:
+            return match.group(0)
+        note = (
+            f"<p class='print-only'>The printed edition shows the first {PRINTED_ROWS} of this table's {rows:,} "
+            "rows; the web page has them all.</p>"
+        )
+        return f"<table data-print-rows='{PRINTED_ROWS}'{match.group(1)}</table>{note}"
+
+    return TABLE.sub(shortened, body)
 
 
 def number_tables(body: str, number: int) -> str:
