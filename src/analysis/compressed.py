@@ -33,6 +33,7 @@ when an outcome's mean is many orders of magnitude larger than its spread within
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Sequence
@@ -210,7 +211,8 @@ def cell_statistics(
     connection = None  # a relation brings its own connection
     if not isinstance(source, duckdb.DuckDBPyRelation):
         connection = duckdb.connect()
-        connection.execute("SET enable_progress_bar = false")  # a long GROUP BY would draw one on stdout
+        with contextlib.suppress(duckdb.Error):  # in Jupyter, DuckDB refuses the setting (and draws no bar)
+            connection.execute("SET enable_progress_bar = false")  # a long GROUP BY would draw one on stdout
     relation = _relation(source, connection)
     absent = [c for c in [*outcomes, *keys] if c not in relation.columns]
     if absent:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import display
+from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
@@ -384,9 +384,7 @@ def estimates(
             f"None of the outcomes varies among the inspections {_span(table)}, so there is no effect to estimate."
         )
     try:
-        return estimate_many(
-            table, varying, TREATMENT, _spec(design.covariates), list(methods), list(estimands), **design.fit_options()
-        )
+        return _estimate_many(table, varying, list(methods), list(estimands), design)
     except OverlapError as err:
         raise Unavailable(_no_overlap(table, design)) from err
     except ValueError as err:  # includes numpy's LinAlgError: an outcome model with too few units of a kind
@@ -398,6 +396,28 @@ def estimates(
             f"one kind ({unannounced:,} unannounced and {len(table) - unannounced:,} announced in all) "
             "to compare like with like."
         ) from err
+
+
+def _estimate_many(table: pd.DataFrame, outcomes: list[str], methods: list[str], estimands: list[str], design: Design):
+    """`ate.estimate_many`, computed from cell statistics when the covariates are categorical (the same
+    numbers, to rounding, in a fraction of the time and memory: `analysis.compressed`); from the rows
+    otherwise, with a note saying why (in `Estimate.notes`, for researchers: the numbers are the same)."""
+    covariates, options = _spec(design.covariates), design.fit_options()
+    try:
+        cells = compressed.cell_statistics(
+            table,
+            outcomes,
+            TREATMENT,
+            covariates,
+            propensity_covariates=options["propensity_covariates"],
+            cluster=options["cluster"] or None,
+        )
+    except compressed.NotCompressible as why:
+        results = estimate_many(table, outcomes, TREATMENT, covariates, methods, estimands, **options)
+        for result in results:
+            result.notes.append(str(why))
+        return results
+    return compressed.estimate_many_compressed(cells, outcomes, TREATMENT, covariates, methods, estimands, **options)
 
 
 def _no_overlap(table: pd.DataFrame, design: Design = DEFAULT) -> str:
