@@ -290,8 +290,9 @@ def test_every_figure_function_has_inputs_here():
 
 @pytest.mark.parametrize("name", sorted(figure_functions()))
 def test_every_figure_is_drawn_literally(name):
-    """Data-derived names never reach mathtext (`plots._literal_text`), so every function is wrapped."""
-    assert hasattr(figure_functions()[name], "__wrapped__"), f"{name} is not decorated with plots._literal_text"
+    """Data-derived names never reach mathtext, and every figure has the house style
+    (`plots._figure_function`), so every function is wrapped."""
+    assert hasattr(figure_functions()[name], "__wrapped__"), f"{name} is not decorated with plots._figure_function"
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -434,3 +435,134 @@ def test_a_noted_figure_shows_as_html_in_a_notebook(monkeypatch, draw):
     fig = draw("plots.lag_profile")
     shown = formatter(fig)
     assert shown is not None and "<figure" in shown and html.escape(figure_note(fig).title) in shown
+
+
+# --- legible at the size a report shows it, nothing cut off -----------------------------------------
+
+PAGE_WIDTH = 900  # pixels: the report's column on a desktop (`report.render`: 960 less its padding)
+
+
+def _numeric(label: str) -> bool:
+    try:
+        float(label.replace("\N{MINUS SIGN}", "-").replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _drawn_texts(fig: plt.Figure) -> list[Text]:
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def _inside(fig: plt.Figure) -> tuple[bool, str]:
+    """Whether everything drawn lies on the figure (within a hundredth of an inch), and what sticks out."""
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())  # inches; only ticks inside the view count
+    width, height = fig.get_size_inches()
+    inside = box.x0 >= -0.01 and box.y0 >= -0.01 and box.x1 <= width + 0.01 and box.y1 <= height + 0.01
+    return inside, f"drawn over {box.bounds} of a {width:g} x {height:g} inch figure"
+
+
+LONG = {  # labels longer than their axes: wrapped, never cut at the figure's edge
+    "plots.event_study": lambda: {**event(), "label": "major_hazard_filing_rate"},  # Figure 3.4's y label
+    "plots.subgroup_effects": lambda: {
+        **subgroups(),
+        "label": "effect on the share of inspections that end with a penalty case filed within the same quarter",
+    },
+    "plots.metric_trends": lambda: {
+        **trends(),
+        "trend": trends()["trend"].rename(columns={"case_rate": "major_hazard_filing_rate"}),
+        "metrics": ["major_hazard_filing_rate", "avg_case_value"],
+    },
+    "plots.notice_vs_data": lambda: {
+        **notice_comparison(),
+        "withheld": "– withheld under disclosure control: built from fewer than 5 inspections, or needed to keep "
+        "another withheld cell from being worked out from the totals; the notice's own figure is shown alone",
+    },
+}
+
+
+@pytest.mark.parametrize("case", [*(f"{name}|usual" for name in sorted(CASES)), *(f"{n}|long" for n in sorted(LONG))])
+def test_no_text_extends_beyond_the_figure(draw, case):
+    name, kind = case.split("|")
+    fig = draw(name, LONG[name]() if kind == "long" else None)
+    inside, where = _inside(fig)
+    assert inside, f"{name}: text cut off at the figure's edge, {where}"
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY))
+def test_no_text_extends_beyond_an_empty_figure(draw, name):
+    inside, where = _inside(draw(name, EMPTY[name]()))
+    assert inside, f"{name}: {where}"
+
+
+def test_a_y_label_longer_than_its_axes_is_wrapped(draw):
+    fig = draw("plots.event_study", LONG["plots.event_study"]())
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    label = ax.yaxis.label
+    assert "\n" in label.get_text()
+    assert " ".join(label.get_text().split()) == "effect on the filing rate after a major hazard (percentage points)"
+    assert label.get_window_extent().height <= ax.get_window_extent().height
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_text_is_legible_at_the_size_a_report_shows(draw, name):
+    """A report shows a figure at its width in pixels (`WIDTH * DPI`, at most the page's column), so a
+    point of text is DPI / 72 pixels: every text is `plots.SMALL` points (about 14 px) or more."""
+    fig = draw(name)
+    assert fig.get_dpi() == plots.DPI
+    shown = fig.get_figwidth() * fig.get_dpi()
+    assert shown <= PAGE_WIDTH, f"{name} is {shown:.0f} px wide: a page shrinks it, and its text with it"
+    fig.canvas.draw()
+    small = sorted({(t.get_fontsize(), t.get_text()[:30]) for t in _drawn_texts(fig) if t.get_fontsize() < plots.SMALL})
+    assert not small, f"{name}: text under {plots.SMALL} points: {small}"
+    assert min(t.get_fontsize() for t in _drawn_texts(fig)) * plots.DPI / 72 >= 13
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_axis_with_numbers_is_labelled(draw, name):
+    """Numbers on an axis say nothing without its label (quantity and unit): risk grades 1 to 4 too."""
+    fig = draw(name)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            numbers = [t.get_text() for t in axis.get_ticklabels() if t.get_visible() and _numeric(t.get_text())]
+            if numbers:
+                assert axis.get_label_text().strip(), f"{name}: an axis with ticks {numbers} has no label"
+
+
+def test_style_is_left_as_it_was(draw):
+    """The house style holds while a figure is drawn, and only then: a notebook's own settings (and the
+    inline backend's `interactive`) are as they were."""
+    before = {key: matplotlib.rcParams[key] for key in (*plots.STYLE, "interactive", "backend")}
+    fig = draw("plots.event_study")
+    assert {key: matplotlib.rcParams[key] for key in before} == before
+    assert fig.axes[0].xaxis.label.get_fontsize() == plots.TEXT
+
+
+def test_subgroup_effects_names_its_groups_on_the_axis(draw):
+    fig = draw(
+        "plots.subgroup_effects",
+        {**subgroups(), "frame": subgroups()["frame"].rename(columns={"industry": "risk_level"}), "by": "risk_level"},
+    )
+    assert fig.axes[0].get_ylabel() == "risk grade"
+
+
+def test_adoption_timeline_names_the_programme_it_is_given(draw):
+    fig = draw("plots.adoption_timeline", {**timeline(), "program": "a surprise-inspection campaign"})
+    note = figure_note(fig)
+    assert note.title == "Regions adopting a surprise-inspection campaign, by quarter of adoption (number of regions)"
+    texts = " ".join(t.get_text() for t in _drawn_texts(fig))
+    assert "cross-region" not in note.title + texts
+    assert "Never adopt: 3 regions (the comparison group)" in texts
+    assert note.data.set_index("quarter of adoption")["regions"].to_dict() == {
+        "2022Q2": 2,
+        "2022Q3": 1,
+        "2023Q1": 3,
+        "never": 3,
+    }
+    untold = figure_note(draw("plots.adoption_timeline"))
+    assert untold.title.startswith("Regions adopting the programme, by quarter")

@@ -13,25 +13,54 @@ from the data, and the data plotted (a tidy frame, without what disclosure contr
 which `display.figure_html` shows with it. Colours are the Okabe-Ito palette, safe for
 colour-blind readers, and series differ also by marker, line style or hatch. Differences in
 shares are drawn in percentage points, shares in %.
+
+Every figure is drawn in one style (`STYLE`, applied by `_figure_function`) at one size: `WIDTH`
+inches at `DPI` dots per inch, so a report shows it at `WIDTH * DPI` pixels (1:1 on a desktop
+page, whose column is about 900 px; scaled down to about 360 px on a phone), with text of
+`SMALL` points or more (14 px or more on a desktop page). Figures are laid out by matplotlib's
+constrained layout, and axis labels and titles too long for their axes are wrapped onto more
+lines (`_fit_texts`), so no text is cut off at the figure's edge.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import textwrap
+from typing import Any
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import RcKeyType
 
 from . import labels as wording
 from .disclosure import SYMBOL
 from .display import FigureNote, show_noted_figures_in_ipython
 
 NOTICE_PROVINCES = ("Beijing", "Zhejiang", "Sichuan", "Jiangsu", "Shandong", "Inner Mongolia", "Hunan", "Guangdong")
-WIDTH = 9.0
+WIDTH = 7.0  # inches: 700 px wide in a report, the page's column less a margin
+DPI = 100  # dots per inch of the figure, hence pixels per inch in a report (`display.figure_html`)
+TEXT, SMALL = 11, 10  # points: axis labels and titles; tick labels, legends and notes
+
+STYLE: dict[RcKeyType, Any] = {  # rcParams while a figure function runs (`_styled`)
+    "font.size": SMALL,
+    "axes.labelsize": TEXT,
+    "axes.titlesize": TEXT,
+    "figure.titlesize": TEXT,
+    "xtick.labelsize": SMALL,
+    "ytick.labelsize": SMALL,
+    "legend.fontsize": SMALL,
+    "legend.title_fontsize": SMALL,
+    "legend.frameon": False,
+    "hatch.linewidth": 0.6,
+    "text.parse_math": False,
+}
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
@@ -40,22 +69,37 @@ PALETTE = (BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK, YELLOW)  # yello
 GREY = "0.6"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":")
-HATCHES = ("", "///", "...", "xxx", "\\\\\\", "+++", "---", "ooo")
+HATCHES = ("", "//", "..", "xx", "\\\\", "++", "--", "oo")  # sparse: dense hatching blurs at this size
 ALT_LIMIT = 300  # characters of alt text: one or two sentences
 
 
-def _literal_text(draw):
-    """Every text of the figure is drawn as written: mathtext off (see the module docstring).
+@contextlib.contextmanager
+def _styled():
+    """`STYLE` while a figure is drawn, then the rcParams as they were.
 
-    Not `plt.rc_context`: leaving it restores rcParams the inline backend set when it was
-    first resolved inside the context (`interactive`), and later figures stop showing in
-    notebooks. Texts are made literal one by one instead: by `_finish` before the layout
-    pass (which draws), and once more here for anything added after it.
+    Not `plt.rc_context`: leaving it restores every rcParam, including those the inline backend
+    set when pyplot first resolved it inside the context (`interactive`), and later figures stop
+    showing in notebooks. Only the keys of `STYLE` are set and restored here.
+    """
+    saved = {key: matplotlib.rcParams[key] for key in STYLE}
+    matplotlib.rcParams.update(STYLE)
+    try:
+        yield
+    finally:
+        matplotlib.rcParams.update(saved)
+
+
+def _figure_function(draw):
+    """A figure function: drawn in the house style (`STYLE`), every text literal (mathtext off).
+
+    Texts are also made literal one by one, by `_finish` and once more here for anything added
+    after it: a tick label created at draw time, after `STYLE` is left, copies an existing one.
     """
 
     @functools.wraps(draw)
     def wrapper(*args, **kwargs):
-        return _literal(draw(*args, **kwargs))
+        with _styled():
+            return _literal(draw(*args, **kwargs))
 
     return wrapper
 
@@ -64,6 +108,11 @@ def _literal(fig: plt.Figure) -> plt.Figure:
     for text in fig.findobj(Text):
         text.set_parse_math(False)
     return fig
+
+
+def _figure(height: float, nrows: int = 1, ncols: int = 1, width: float = WIDTH, **kwargs):
+    """A figure of `width` x `height` inches at `DPI` with its axes, laid out by constrained layout."""
+    return plt.subplots(nrows, ncols, figsize=(width, height), dpi=DPI, layout="constrained", squeeze=False, **kwargs)
 
 
 def note(fig: plt.Figure, title: str, alt: str, data: pd.DataFrame | None = None) -> plt.Figure:
@@ -77,15 +126,54 @@ def note(fig: plt.Figure, title: str, alt: str, data: pd.DataFrame | None = None
 
 
 def _finish(fig: plt.Figure, withheld: str = "") -> plt.Figure:
-    """Lay the figure out, with the disclosure legend under it when something was withheld."""
-    _literal(fig)  # before tight_layout, which draws the texts
+    """Lay the figure out, with the disclosure legend under it when something was withheld; wrap
+    any axis label or title longer than its axes (`_fit_texts`)."""
+    _literal(fig)
     if withheld:
+        width = fig.get_figwidth()
+        lines = textwrap.wrap(withheld, max(20, int(width * 72 / (0.55 * SMALL))))  # ~0.55 em a character
         height = fig.get_figheight()
-        fig.tight_layout(rect=(0, min(0.25, 0.3 / height), 1, 1))  # about 0.3 inch for one line of small text
-        fig.text(0.01, 0.08 / height, withheld, fontsize=8, color="0.3", ha="left", va="bottom", parse_math=False)
-    else:
-        fig.tight_layout()
+        room = (len(lines) * 1.3 * SMALL / 72 + 0.1) / height  # a share of the figure's height
+        fig.text(0.01, 0.04 / height, "\n".join(lines), fontsize=SMALL, color="0.3", ha="left", va="bottom")
+        engine = fig.get_layout_engine()
+        if isinstance(engine, ConstrainedLayoutEngine):  # every figure of `_figure`
+            engine.set(rect=(0, room, 1, 1 - room))
+    _fit_texts(fig)
     return fig
+
+
+def _fit_texts(fig: plt.Figure) -> None:
+    """Wrap each axis label and title onto as many lines as it needs to fit its axes (a y label
+    its height, others its width), once the layout has placed the axes."""
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        box = ax.get_window_extent()
+        for text, room, upright in (
+            (ax.yaxis.label, box.height, True),
+            (ax.xaxis.label, box.width, False),
+            (ax.title, box.width, False),
+        ):
+            _wrap_to(text, room, upright)
+    for text in fig.texts:
+        _wrap_to(text, 0.98 * fig.bbox.width, False)
+
+
+def _wrap_to(text: Text, room: float, upright: bool) -> None:
+    """Wrap `text` so that its longer side (its height when `upright`) is at most `room` pixels."""
+    words = " ".join(text.get_text().split())
+    if not words or not text.get_visible():
+        return
+    extent = text.get_window_extent()
+    if (extent.height if upright else extent.width) <= room:
+        return
+    text.set_text(words)  # one line, to measure its length per character
+    extent = text.get_window_extent()
+    length = extent.height if upright else extent.width
+    for share in (0.92, 0.8, 0.65, 0.5):
+        text.set_text(textwrap.fill(words, max(8, int(len(words) * share * room / length))))
+        extent = text.get_window_extent()
+        if (extent.height if upright else extent.width) <= room:
+            return
 
 
 # --- words, units and numbers for titles, axes and alt text ----------------------------------------
@@ -209,16 +297,21 @@ def _step(n: int) -> int:
 # --- overview: coverage, trends, staffing, the notice ------------------------------------------
 
 
-@_literal_text
+@_figure_function
 def coverage_heatmap(
     counts: pd.DataFrame, title: str = "Inspections per province and quarter", withheld: str = ""
 ) -> plt.Figure:
-    """Counts per province and quarter; missing cells (withheld under disclosure control) grey, marked "–"."""
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.32 * len(counts) + 1.5))
+    """Counts per province and quarter; missing cells (withheld under disclosure control) grey, marked "–".
+
+    `title` is the report's title of the figure (its caption), not drawn on it."""
+    fig, axes = _figure(0.3 * len(counts) + 1.3)
+    ax = axes[0, 0]
     rows = str(counts.index.name or "province")
     if counts.size:
         cmap = plt.get_cmap("viridis").with_extremes(bad="0.88")  # viridis: ordered and colour-blind safe
-        image = ax.imshow(np.ma.masked_invalid(counts.to_numpy(dtype=float)), aspect="auto", cmap=cmap)
+        image = ax.imshow(  # cells as flat blocks ("nearest"): sharp, and light as a PNG
+            np.ma.masked_invalid(counts.to_numpy(dtype=float)), aspect="auto", cmap=cmap, interpolation="nearest"
+        )
         ax.set_yticks(range(len(counts)), [str(p) for p in counts.index])
         step = _step(len(counts.columns))
         ax.set_xticks(
@@ -226,10 +319,11 @@ def coverage_heatmap(
         )
         fig.colorbar(image, ax=ax, label="inspections (number)")
         for row, column in zip(*np.nonzero(counts.isna().to_numpy()), strict=False):
-            ax.text(column, row, SYMBOL, ha="center", va="center", fontsize=8, color="0.2")
+            ax.text(column, row, SYMBOL, ha="center", va="center", color="0.2")
+        ax.set_xlabel("quarter")
+        ax.set_ylabel(_words(rows))
     else:
         _nothing(ax, "no inspections to show")
-    ax.set_title(title)
     data = pd.DataFrame(
         [(str(r), str(q), float(v)) for r, line in counts.iterrows() for q, v in line.items() if pd.notna(v)],
         columns=[rows, "quarter", "inspections"],
@@ -252,14 +346,15 @@ def coverage_heatmap(
     return note(_finish(fig, withheld), title, alt, data)
 
 
-@_literal_text
+@_figure_function
 def metric_trends(
     trend: pd.DataFrame, metrics: list[str], group: str = "province", highlight=NOTICE_PROVINCES, withheld: str = ""
 ) -> plt.Figure:
     """One panel per metric: each highlighted group's quarterly series (colour, marker and line style
-    of its own), others in grey. Missing values (withheld under disclosure control, or not defined) leave gaps."""
+    of its own), others in grey. Missing values (withheld under disclosure control, or not defined) leave gaps.
+    The legend is above the panels, clear of the lines."""
     panels = max(1, len(metrics))
-    fig, axes = plt.subplots(panels, 1, figsize=(WIDTH, 2.6 * panels), sharex=True, squeeze=False)
+    fig, axes = _figure(2.1 * panels + 0.9, panels, 1, sharex=True)
     periods = sorted(trend["period"].unique())
     position = {p: i for i, p in enumerate(periods)}
     chosen = [highlight] if isinstance(highlight, str) else list(highlight)
@@ -282,7 +377,7 @@ def metric_trends(
                     color=PALETTE[i % len(PALETTE)],
                     ls=LINESTYLES[i % len(LINESTYLES)],
                     marker=MARKERS[i % len(MARKERS)],
-                    markersize=3,
+                    markersize=4,
                     label=str(name),
                     zorder=2,
                 )
@@ -299,16 +394,17 @@ def metric_trends(
                     }
                 )
             )
-        ax.set_ylabel(textwrap.fill(_with_unit(_words(metric), code, LEVEL_UNITS), 30))
+        ax.set_ylabel(_with_unit(_words(metric), code, LEVEL_UNITS))
         ax.grid(alpha=0.3)
     step = _step(len(periods))
     axes[-1, 0].set_xticks(range(0, len(periods), step), [str(p) for p in periods[::step]], rotation=45, ha="right")
+    axes[-1, 0].set_xlabel("quarter")
     handles, names = axes[0, 0].get_legend_handles_labels()
     if handles:
         if len(present) > len(style):
             handles.append(Line2D([], [], color="0.8", lw=0.8))
             names.append(f"other {_plural(group_words)}")
-        axes[0, 0].legend(handles, names, ncol=4, fontsize=8, loc="upper left", frameon=False)
+        fig.legend(handles, names, ncol=min(4, len(handles)), loc="outside upper center")
     if not metrics or not len(trend):
         _nothing(axes[0, 0], "no values to show")
     columns = [group_words, "quarter", "measure", "value", "unit"]
@@ -342,10 +438,11 @@ def _trends_alt(trend: pd.DataFrame, metrics: list[str], group: str, periods: li
     return _alt(f"{_count(trend[group].nunique(), _words(group))}, {span}.", *latest)
 
 
-@_literal_text
+@_figure_function
 def staffing_growth(officers: pd.DataFrame, highlight: str = "Hunan") -> plt.Figure:
     """Officers by province over quarters, indexed to each province's first recorded quarter = 100."""
-    fig, ax = plt.subplots(figsize=(WIDTH, 4.0))
+    fig, axes = _figure(3.6)
+    ax = axes[0, 0]
     wide = officers.pivot(index="period", columns="province", values="officers").sort_index().astype(float)
     first = wide.bfill().iloc[0] if len(wide) else pd.Series(np.nan, index=wide.columns, dtype=float)
     indexed = (100 * wide / first).replace([np.inf, -np.inf], np.nan)
@@ -364,6 +461,7 @@ def staffing_growth(officers: pd.DataFrame, highlight: str = "Hunan") -> plt.Fig
         )
     step = _step(len(indexed))
     ax.set_xticks(x[::step], [str(p) for p in indexed.index[::step]], rotation=45, ha="right")
+    ax.set_xlabel("quarter")
     ax.set_ylabel("officers (index, first quarter = 100)")
     ax.axhline(100, color="0.5", lw=0.6)
     handles, names = ax.get_legend_handles_labels()
@@ -371,7 +469,7 @@ def staffing_growth(officers: pd.DataFrame, highlight: str = "Hunan") -> plt.Fig
         handles.append(Line2D([], [], color="0.75", lw=0.9))
         names.append("other provinces")
     if handles:
-        ax.legend(handles, names, frameon=False)
+        ax.legend(handles, names)
     ax.grid(alpha=0.3)
     index = "index (first quarter = 100)"
     data = (
@@ -411,23 +509,25 @@ def _staffing_alt(indexed: pd.DataFrame, highlight: str) -> str:
     return _alt(_first_upper(first), own)
 
 
-@_literal_text
+@_figure_function
 def notice_vs_data(comparison: pd.DataFrame, withheld: str = "", period: str = "2022H1") -> plt.Figure:
     """Paired bars: the notice's year-on-year ratios (grey, hatched) beside the data's (blue); a withheld
     ratio has no bar, only "–"."""
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
-    y = np.arange(len(comparison))
+    fig, axes = _figure(0.5 * len(comparison) + 1.3)
+    ax = axes[0, 0]
+    y = np.arange(len(comparison))[::-1]  # the first figure on top
     notice, data = (pd.to_numeric(comparison[c], errors="coerce").to_numpy(dtype=float) for c in ("notice", "data"))
     names = [_words(m) for m in comparison["metric"]]
-    ax.barh(y - 0.2, notice, height=0.4, label="the notice", color="0.8", edgecolor="0.3", hatch="///")
-    ax.barh(y + 0.2, data, height=0.4, label="the data", color=BLUE, edgecolor=BLUE)
+    ax.barh(y + 0.2, notice, height=0.4, label="the notice", color="0.8", edgecolor="0.3", hatch="//")
+    ax.barh(y - 0.2, data, height=0.4, label="the data", color=BLUE, edgecolor=BLUE)
     for position in y[np.isnan(data)]:
-        ax.text(0, position + 0.2, f" {SYMBOL}", va="center", ha="left", fontsize=8, color="0.2")
+        ax.text(0, position - 0.2, f" {SYMBOL}", va="center", ha="left", color="0.2")
     ax.set_yticks(y, names)
+    ax.set_ylim(-0.6, len(comparison) - 0.4)  # room for both bars of every figure, withheld ones too
     ax.axvline(1.0, color="k", lw=0.8)
     ax.set_xlabel(f"{period} as a multiple of a year earlier (1 = no change)")
     if len(comparison):
-        ax.legend(frameon=False)
+        fig.legend(ncol=2, loc="outside upper center")
     else:
         _nothing(ax, "no figures to compare")
     frame = pd.DataFrame({"figure": names, "notice": notice, "data": data})
@@ -479,21 +579,25 @@ def _raw(method: str) -> bool:
     return method == "naive"
 
 
-@_literal_text
+@_figure_function
 def effect_forest(estimates: pd.DataFrame, truth: dict | None = None) -> plt.Figure:
     """Each outcome's estimates by method with 95% intervals (one panel per outcome: units differ).
 
     Raw differences are grey hollow circles, adjusted estimates blue squares, the planted truth
-    (when known) a dashed vermillion line; differences in shares are in percentage points."""
+    (when known) a dashed vermillion line; differences in shares are in percentage points. Panels
+    run in rows of up to three (two by two for four outcomes), so each is wide enough to read."""
     outcomes = list(dict.fromkeys(estimates["outcome"]))
     keys = list(dict.fromkeys(zip(estimates["method"], estimates["estimand"], strict=True)))
     several = len({estimand for _, estimand in keys}) > 1
     place = {key: len(keys) - 1 - i for i, key in enumerate(keys)}
-    fig, axes = plt.subplots(
-        1, max(1, len(outcomes)), figsize=(WIDTH, max(2.8, 0.3 * len(keys) + 1.8)), sharey=True, squeeze=False
-    )
+    panels = max(1, len(outcomes))
+    ncols = 2 if panels == 4 else min(panels, 3)
+    nrows = -(-panels // ncols)
+    fig, axes = _figure(nrows * (0.28 * len(keys) + 1.4) + 0.3, nrows, ncols, sharey=True)
+    for ax in axes.flat[panels:]:
+        ax.set_visible(False)
     rows, truth_drawn = [], False
-    for ax, outcome in zip(axes[0], outcomes, strict=False):
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
         code = _quantity(outcome)
         scale = _scale(code)
         for row in estimates[estimates["outcome"] == outcome].itertuples():
@@ -525,15 +629,14 @@ def effect_forest(estimates: pd.DataFrame, truth: dict | None = None) -> plt.Fig
         if truth and outcome in truth:
             ax.axvline(scale * truth[outcome], color=VERMILLION, ls="--", lw=1.2)
             truth_drawn = True
-        ax.set_title(textwrap.fill(_words(outcome), 22), fontsize=9)
-        ax.set_xlabel(_unit(code, EFFECT_UNITS), fontsize=8)
+        ax.set_title(_words(outcome))
+        ax.set_xlabel(_unit(code, EFFECT_UNITS) or "effect")
         ax.axvline(0, color="k", lw=0.6)
-        ax.tick_params(labelsize=8)
     names = [_words(m) if not several else f"{_words(m)}, {_words(e)}" for m, e in keys]
     axes[0, 0].set_yticks(list(place.values()), names)
-    if truth_drawn:  # outside the last panel, on the right: tight_layout makes room for it
+    if truth_drawn:
         truth_line = Line2D([], [], color=VERMILLION, ls="--", lw=1.2, label="planted truth")
-        axes[0, -1].legend(handles=[truth_line], fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+        fig.legend(handles=[truth_line], loc="outside upper right")
     if not outcomes:
         _nothing(axes[0, 0], "no estimates to show")
     data = pd.DataFrame(rows)
@@ -571,14 +674,15 @@ def _forest_alt(estimates: pd.DataFrame, outcomes: list, truth: dict | None) -> 
     return _alt(*sentences)
 
 
-@_literal_text
+@_figure_function
 def propensity_overlap(scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.95)) -> plt.Figure:
     """The distribution of propensity scores of each kind of visit (share per unit of score), with the
     trimming bounds: announced visits grey and hatched, unannounced ones a blue outline."""
     scores = np.asarray(scores, dtype=float)
     treated = np.asarray(treated, dtype=bool)
     finite = np.isfinite(scores)
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    fig, axes = _figure(3.2)
+    ax = axes[0, 0]
     edges = np.linspace(0, 1, 51)
     width = np.diff(edges)
     parts = []
@@ -588,7 +692,7 @@ def propensity_overlap(scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.
             continue
         density = counts / (counts.sum() * width)
         if kind == "announced":
-            ax.stairs(density, edges, fill=True, color="0.82", edgecolor="0.35", hatch="///", label=kind)
+            ax.stairs(density, edges, fill=True, color="0.82", edgecolor="0.35", hatch="//", label=kind)
         else:
             ax.stairs(density, edges, color=BLUE, lw=1.8, label=kind)
         parts.append(
@@ -598,7 +702,7 @@ def propensity_overlap(scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.
         ax.axvline(bound, color=VERMILLION, lw=1.0, ls=":", label=None if i else "trimming bounds")
     ax.set_xlabel("propensity score (probability of an unannounced visit)")
     ax.set_ylabel("density (share of visits per unit of score)")
-    ax.legend(frameon=False)
+    ax.legend()
     if not finite.any():
         _nothing(ax, "no propensity scores to show")
     columns = ["score from", "score to", "kind of visit", "density"]
@@ -639,21 +743,23 @@ def _covariate(name) -> str:
     return _words(text)
 
 
-@_literal_text
+@_figure_function
 def love_plot(balance: pd.DataFrame, bar: float = 0.1) -> plt.Figure:
     """Each adjustment variable's absolute standardized difference before (grey hollow circles) and after
     (blue squares) weighting, with the usual threshold of balance (dashed)."""
     rows = balance.reindex(balance["smd_before"].abs().sort_values(kind="stable").index)
     before, after = rows["smd_before"].abs().to_numpy(dtype=float), rows["smd_after"].abs().to_numpy(dtype=float)
     names = [_covariate(c) for c in rows["covariate"]]
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.22 * len(rows) + 1.2))
+    fig, axes = _figure(0.26 * len(rows) + 1.5)
+    ax = axes[0, 0]
     y = np.arange(len(rows))
     ax.scatter(before, y, marker="o", facecolors="none", edgecolors="0.4", label="before weighting")
     ax.scatter(after, y, marker="s", s=18, color=BLUE, label="after weighting")
     ax.axvline(bar, color=VERMILLION, ls="--", lw=0.8, label=f"threshold {bar:g}")
-    ax.set_yticks(y, names, fontsize=7)
+    ax.set_yticks(y, names)
     ax.set_xlabel("absolute standardized difference in means (0 = balanced)")
-    ax.legend(frameon=False, loc="lower right")
+    ax.set_ylabel("adjustment variable")
+    fig.legend(ncol=3, loc="outside upper center")
     if not len(rows):
         _nothing(ax, "no adjustment variables to show")
     data = pd.DataFrame({"adjustment variable": names, "before weighting": before, "after weighting": after})
@@ -676,12 +782,12 @@ def _balance_alt(data: pd.DataFrame, bar: float) -> str:
     return _alt(*sentences) if sentences else "No adjustment variable to show."
 
 
-@_literal_text
+@_figure_function
 def subgroup_effects(frame: pd.DataFrame, by: str, label: str, withheld: str = "") -> plt.Figure:
     """Each subgroup's effect with its interval; subgroups without an estimate (too small, or withheld) are left out.
 
     `label` names the effect for the axis; a quantity's code name or words (`labels`) also give
-    the unit (differences in shares in percentage points)."""
+    the unit (differences in shares in percentage points). The y axis is named after `by`, in words."""
     rows = frame.dropna(subset=["estimate"]).reset_index(drop=True)
     code = _quantity(label)
     scale = _scale(code)
@@ -690,7 +796,8 @@ def subgroup_effects(frame: pd.DataFrame, by: str, label: str, withheld: str = "
         if code is not None and label in (code, code.replace("_", " "))
         else label
     )
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.35 * len(rows) + 1.2))
+    fig, axes = _figure(0.32 * len(rows) + 1.4)
+    ax = axes[0, 0]
     y = np.arange(len(rows))[::-1]
     estimate, below, above = _interval(rows, scale)
     ax.errorbar(estimate, y, xerr=[below, above], fmt="s", color=BLUE, markersize=5, capsize=3)
@@ -698,9 +805,10 @@ def subgroup_effects(frame: pd.DataFrame, by: str, label: str, withheld: str = "
     ax.set_yticks(y, names)
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel(_with_unit(text, code, EFFECT_UNITS))
+    group = _words(by)
+    ax.set_ylabel(group)
     if rows.empty:
         _nothing(ax, "no subgroup estimate to show")
-    group = _words(by)
     data = pd.DataFrame(
         {
             group: names.to_numpy(),
@@ -739,38 +847,41 @@ def _subgroup_alt(rows: pd.DataFrame, by: str, group: str, code: str | None, tot
 # --- study 2: cross-region enforcement ------------------------------------------------------------
 
 
-@_literal_text
-def adoption_timeline(timeline: pd.DataFrame, labels: dict[int, str]) -> plt.Figure:
-    """When each region adopted (one row per cohort, dot size = regions)."""
+@_figure_function
+def adoption_timeline(timeline: pd.DataFrame, labels: dict[int, str], program: str = "") -> plt.Figure:
+    """How many regions adopted the programme in each quarter (bars, each with its count), and how many
+    never adopt (the comparison group, in words on the figure).
+
+    `program` names the programme in words, as a page does in a sentence (`cross_region.Settings.reform`:
+    "cross-region enforcement", "a surprise-inspection campaign"); without it the title says "the programme".
+    """
     cohorts = timeline.groupby("g").size()
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.6))
     treated = cohorts[cohorts.index > 0]
-    ax.scatter(
-        treated.index, np.zeros(len(treated)), s=40 * treated.to_numpy(), color=BLUE, alpha=0.7, edgecolors=BLACK
-    )
-    for g, n in treated.items():
-        ax.annotate(
-            f"{labels.get(g, g)}\n{n} regions",
-            (g, 0),
-            textcoords="offset points",
-            xytext=(0, 18),
-            ha="center",
-            fontsize=8,
-        )
     never = int(cohorts.get(0, 0))
-    ax.set_title(
-        f"Adoption of cross-region enforcement ({never} regions never adopt: the comparison group)", fontsize=10
-    )
-    ax.set_yticks([])
-    ticks = sorted(labels)[:: max(1, len(labels) // 12)]
-    ax.set_xticks(ticks, [labels[t] for t in ticks], rotation=45, ha="right")
-    ax.set_xlabel("quarter of adoption (dot size: number of regions)")
-    ax.set_ylim(-1, 1.5)
+    fig, axes = _figure(2.8)
+    ax = axes[0, 0]
+    if len(treated):
+        bars = ax.bar(treated.index, treated.to_numpy(), width=0.8, color=BLUE, edgecolor=BLACK, linewidth=0.6)
+        ax.bar_label(bars, padding=2)
+        ax.margins(y=0.15)
+    else:
+        _nothing(ax, "no region adopts")
+    ax.set_title(f"Never adopt: {_count(never, 'region')} (the comparison group)", loc="left", color="0.3")
+    if labels:
+        quarters = sorted(labels)
+        ticks = quarters[:: _step(len(quarters))]
+        ax.set_xticks(ticks, [labels[t] for t in ticks], rotation=45, ha="right")
+        ax.set_xlim(quarters[0] - 0.6, quarters[-1] + 0.6)
+    ax.set_xlabel("quarter of adoption")
+    ax.set_ylabel("regions adopting (number)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3, axis="y")
     data = pd.DataFrame(
         [{"quarter of adoption": str(labels.get(g, g)), "regions": int(n)} for g, n in treated.items()]
-        + ([{"quarter of adoption": "never", "regions": never}] if never else [])
+        + ([{"quarter of adoption": "never", "regions": never}] if never else []),
+        columns=["quarter of adoption", "regions"],
     )
-    title = "Regions adopting cross-region enforcement, by quarter of adoption (number of regions)"
+    title = f"Regions adopting {program or 'the programme'}, by quarter of adoption (number of regions)"
     return note(_finish(fig), title, _adoption_alt(treated, never, labels), data)
 
 
@@ -790,7 +901,7 @@ def _adoption_alt(treated: pd.Series, never: int, labels: dict) -> str:
     )
 
 
-@_literal_text
+@_figure_function
 def event_study(
     cs: pd.DataFrame, twfe: pd.DataFrame, truth: dict[int, float] | None = None, label: str = ""
 ) -> plt.Figure:
@@ -802,7 +913,8 @@ def event_study(
     scale = _scale(code)
     words = wording.label(code) if code is not None else label
     unit = _unit(code, EFFECT_UNITS)
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
+    fig, axes = _figure(3.8)
+    ax = axes[0, 0]
     cs = cs.sort_values("event_time")
     times = cs["event_time"].to_numpy(dtype=float)
     ax.fill_between(
@@ -832,8 +944,8 @@ def event_study(
     ax.axhline(0, color="k", lw=0.6)
     ax.axvline(-0.5, color="0.5", lw=0.6, ls=":")
     ax.set_xlabel("quarters since adoption")
-    ax.set_ylabel(_with_unit(f"effect on the {words}", code, EFFECT_UNITS) if code is not None else label)
-    ax.legend(fontsize=8, frameon=False, ncol=2)
+    ax.set_ylabel(_with_unit(f"effect on the {words}", code, EFFECT_UNITS) if code is not None else label or "effect")
+    fig.legend(ncol=2, loc="outside upper center")
     if cs.empty and twfe.empty:
         _nothing(ax, "no event-study estimates to show")
     data = _event_data(cs, twfe, truth, scale, unit)
@@ -916,12 +1028,13 @@ def _lag_words(lag: float) -> str:
     return "same quarter" if k == 0 else f"{_count(k, 'quarter')} after"
 
 
-@_literal_text
+@_figure_function
 def lag_profile(profile: pd.DataFrame) -> plt.Figure:
     """The elasticity of inspections to officers in the same quarter and each later one (blue circles),
     and their sum with its interval (green band, dashed line)."""
     rows = _finite(profile, ["lag"]).sort_values("lag")
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    fig, axes = _figure(3.2)
+    ax = axes[0, 0]
     estimate, below, above = _interval(rows)
     ax.errorbar(rows["lag"], estimate, yerr=[below, above], fmt="o", color=BLUE, capsize=3, label="each quarter")
     totals = profile[profile["term"] == "sum of lags"]
@@ -936,7 +1049,7 @@ def lag_profile(profile: pd.DataFrame) -> plt.Figure:
     ax.set_xlabel("inspections counted in the quarter of the change in officers, or later")
     ax.set_ylabel("elasticity of inspections\n(% per 1% more officers)")
     if len(rows) or total is not None:
-        ax.legend(frameon=False)
+        ax.legend()
     else:
         _nothing(ax, "no lag estimates to show")
     data = pd.DataFrame(
@@ -973,11 +1086,12 @@ def _lag_alt(rows: pd.DataFrame, total) -> str:
     return _alt(*sentences) if sentences else "No lag estimate to show."
 
 
-@_literal_text
+@_figure_function
 def dose_response(table: pd.DataFrame) -> plt.Figure:
     """Log inspections in each bin of staffing against the lowest bin, with 95% intervals."""
     rows = _finite(table, ["log_officers_vs_region_mean", "estimate"]).sort_values("log_officers_vs_region_mean")
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    fig, axes = _figure(3.2)
+    ax = axes[0, 0]
     x = rows["log_officers_vs_region_mean"].to_numpy(dtype=float)
     estimate, below, above = _interval(rows)
     ax.errorbar(x, estimate, yerr=[below, above], fmt="o-", color=BLUE, markersize=5, capsize=3)

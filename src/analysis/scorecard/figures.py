@@ -2,8 +2,9 @@
 
 Each figure carries its note (`plots.note`): a title with the unit, alt text written from the
 scorecard, and the data plotted, by region name. Region and indicator names are drawn as written
-(mathtext off, as every figure of the suite, through `plots`' finishing step). Colours are the
-Okabe-Ito palette, with hatches or markers so that no series is told apart by colour alone.
+(mathtext off), in the size and style of every figure of the suite (`plots.STYLE`, `plots._figure`).
+Colours are the Okabe-Ito palette, with hatches or markers so that no series is told apart by colour
+alone. Legends sit above the plot, clear of the bars and points.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from ..plots import (
     HATCHES,
     PALETTE,
     VERMILLION,
-    WIDTH,
     _alt,
     _count,
+    _figure,
+    _figure_function,
     _finish,
     _first_upper,
-    _literal_text,
     _nothing,
     _of,
     note,
@@ -40,7 +41,7 @@ def _names(card: Scorecard, regions) -> list[str]:
     return [str(card.regions.at[r, "name"]) for r in regions]
 
 
-@_literal_text
+@_figure_function
 def breakdown(card: Scorecard) -> plt.Figure:
     """Stacked bars: the points each first-level indicator adds to the score of the warned regions
     (the lowest `MOST_SHOWN` when more), with the threshold marked. Indicators differ by colour and hatch."""
@@ -52,13 +53,14 @@ def breakdown(card: Scorecard) -> plt.Figure:
         top.label: [leaf.id for leaf in card.tree.leaves if card.tree.top_of(leaf.id).id == top.id]
         for top in card.tree.first_level
     }
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.32 * len(shown) + 1.8))
+    fig, axes = _figure(0.28 * len(shown) + 1.9)
+    ax = axes[0, 0]
     y, left = np.arange(len(shown))[::-1], np.zeros(len(shown))
     names = _names(card, shown)
-    parts = {}
+    parts, handles = {}, []
     for i, (label, leaves) in enumerate(tops.items()):
         part = points[leaves].sum(axis=1).to_numpy(dtype=float)
-        ax.barh(
+        bars = ax.barh(
             y,
             part,
             left=left,
@@ -68,14 +70,17 @@ def breakdown(card: Scorecard) -> plt.Figure:
             linewidth=0.4,
             label=label,
         )
+        handles.append(bars)
         left += part
         parts[label] = part
     threshold = card.settings.threshold
-    ax.axvline(threshold, color="k", lw=0.8, ls="--", label=f"threshold {threshold:g}")
-    ax.set_yticks(y, names, fontsize=8)
+    handles.append(ax.axvline(threshold, color="k", lw=0.8, ls="--", label=f"threshold {threshold:g}"))
+    ax.set_yticks(y, names)
+    ax.set_ylim(-0.6, len(shown) - 0.4)
     ax.set_xlim(0, 100)
     ax.set_xlabel("points of the score (0-100)")
-    ax.legend(fontsize=7, ncol=4, frameon=False, loc="lower right")
+    ax.set_ylabel("region")
+    fig.legend(handles=handles, ncol=3, loc="outside upper center")
     if shown.empty:
         _nothing(ax, "no region scored")
     warned = int(card.flags["warned"].sum())
@@ -113,14 +118,15 @@ def _breakdown_alt(card: Scorecard, shown, names: list[str], parts: dict, warned
     return _alt(first, second)
 
 
-@_literal_text
+@_figure_function
 def rank_intervals(card: Scorecard, result: Stability) -> plt.Figure:
     """Each region's rank in its peer group (dot) and the 90% range of its rank under perturbed
     weights (bar); warned regions as vermillion squares. Regions ordered by peer group and rank."""
     table = result.ranks.assign(group=card.groups).sort_values(["group", "rank"], kind="stable")
     warned = card.flags.loc[table.index, "warned"].to_numpy(dtype=bool)
     x = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
+    fig, axes = _figure(3.8)
+    ax = axes[0, 0]
     ax.vlines(x, table["rank_low"], table["rank_high"], color=np.where(warned, VERMILLION, "0.6"), lw=1.2)
     for chosen, marker, colour, label in ((~warned, "o", BLUE, "not warned"), (warned, "s", VERMILLION, "warned")):
         if chosen.any():
@@ -137,7 +143,7 @@ def rank_intervals(card: Scorecard, result: Stability) -> plt.Figure:
             label=f"bottom {card.settings.bottom_n} of the peer group",
         )
     if len(table):
-        ax.legend(fontsize=8, frameon=False, loc="upper right")
+        fig.legend(ncol=3, loc="outside upper center")
     ax.invert_yaxis()
     ax.set_xticks([])
     ax.set_xlabel(f"regions, best to worst within their peer group ({len(table)})")
@@ -177,12 +183,13 @@ def _ranks_alt(data: pd.DataFrame, draws: int) -> str:
     )
 
 
-@_literal_text
+@_figure_function
 def method_weights(card: Scorecard) -> plt.Figure:
     """Grouped bars: each indicator's weight (share of the index) under every weighting method; methods
     differ by colour and hatch, the one used is outlined in black and named so in the legend."""
     weights = card.all_weights.rename(index=lambda leaf: card.tree.node(leaf).label)
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.45 * len(weights) + 1.6))
+    fig, axes = _figure(0.5 * len(weights) + 1.9)
+    ax = axes[0, 0]
     height = 0.8 / max(1, weights.shape[1])
     y = np.arange(len(weights))[::-1]
     used = card.settings.weights
@@ -197,11 +204,13 @@ def method_weights(card: Scorecard) -> plt.Figure:
             edgecolor="k" if method == used else "0.35",
             linewidth=1.4 if method == used else 0.3,
         )
-    ax.set_yticks(y, [str(name) for name in weights.index], fontsize=8)
+    ax.set_yticks(y, [str(name) for name in weights.index])
     ax.set_xlabel("weight (share of the index; each method's weights sum to 1)")
-    ax.legend(fontsize=7, frameon=False)
+    ax.set_ylabel("indicator")
     if weights.empty:
         _nothing(ax, "no indicator weighted")
+    else:
+        fig.legend(ncol=3, loc="outside upper center")
     data = (
         weights.rename(columns=METHOD_WORDS)
         .rename_axis(index="indicator", columns="method")
@@ -234,11 +243,12 @@ def _weights_alt(weights: pd.DataFrame, used: str) -> str:
     return _alt(first, second)
 
 
-@_literal_text
+@_figure_function
 def change(moves: Change, card: Scorecard) -> plt.Figure:
     """This quarter's score against the quarter before's, per region; warned regions as vermillion squares."""
     frame, before = moves.frame, moves.before
-    fig, ax = plt.subplots(figsize=(WIDTH * 0.7, WIDTH * 0.55))
+    fig, axes = _figure(4.6, width=5.4)  # near-square axes: a point on the diagonal did not change
+    ax = axes[0, 0]
     warned = frame["warned"].to_numpy(dtype=bool)
     x, y = frame["score_before"].to_numpy(dtype=float), frame["score"].to_numpy(dtype=float)
     ax.scatter(x[~warned], y[~warned], s=14, marker="o", color=BLUE)
@@ -246,12 +256,12 @@ def change(moves: Change, card: Scorecard) -> plt.Figure:
     ax.plot([0, 100], [0, 100], color="0.5", lw=0.8, ls=":")
     ax.axhline(card.settings.threshold, color="k", lw=0.6, ls="--")
     handles = [
-        Line2D([], [], marker="o", color=BLUE, ls="none", label="not warned now"),
-        Line2D([], [], marker="s", color=VERMILLION, ls="none", label="warned now"),
+        *([Line2D([], [], marker="o", color=BLUE, ls="none", label="not warned now")] if (~warned).any() else []),
+        *([Line2D([], [], marker="s", color=VERMILLION, ls="none", label="warned now")] if warned.any() else []),
         Line2D([], [], color="0.5", lw=0.8, ls=":", label="no change"),
         Line2D([], [], color="k", lw=0.6, ls="--", label=f"threshold {card.settings.threshold:g}"),
     ]
-    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left")
+    fig.legend(handles=handles, ncol=2, loc="outside upper center")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.set_xlabel(f"score in {before} (0-100)")
