@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from analysis import labels, metrics
+from analysis import contract, labels, metrics, team
 from analysis.registry import STUDIES
 from analysis.report.messages import key_messages
 
@@ -23,6 +25,61 @@ def names_reaching_reviewers() -> set[str]:
 def test_every_name_a_reviewer_can_meet_has_words(name):
     words = labels.label(name)
     assert words and "_" not in words
+
+
+def team_table_terms() -> set[str]:
+    """Every regression term a team table can show: officers with any lags and leads, training, controls."""
+    settings = team.Settings(lags=8, leads=8)
+    return {*settings.lag_terms, *settings.lead_terms, "trainees_per_officer", *team.CONTROLS}
+
+
+@pytest.mark.parametrize("term", sorted(team_table_terms()))
+def test_every_term_a_team_table_shows_has_words(term):
+    words = labels.words(term)
+    assert words != term and "_" not in words
+
+
+@pytest.mark.parametrize(
+    "table, column", [(t.name, col.name) for t in contract.TABLES for col in t.columns], ids=lambda x: str(x)
+)
+def test_every_column_of_the_data_contract_has_words(table, column):
+    assert "_" not in labels.data_table(table)
+    words = labels.data_column(table, column)
+    assert words and "_" not in words and "." not in words
+
+
+def test_a_data_column_without_words_fails_loudly():
+    with pytest.raises(KeyError, match="no words for the data column 'inspections.new_column'"):
+        labels.data_column("inspections", "new_column")
+
+
+@pytest.mark.parametrize(
+    "reason, expected",
+    [
+        ("penalty_amount > 0 but case_filed is false", "a fine without a penalty case"),
+        ("major_hazards exceeds hazards_found", "more major hazards than hidden dangers found"),
+        (
+            "duplicate key region_id/period (first at line 12)",
+            "the same region and quarter a second time (first at line 12)",
+        ),
+        (
+            "unknown region_id; did you mean 'JS-01'? (ids are case-sensitive)",
+            "a region not in the regions table; did you mean 'JS-01'? (region codes are case-sensitive)",
+        ),
+        ("not a number", "not a number"),
+    ],
+)
+def test_the_loaders_reasons_in_words(reason, expected):
+    assert labels.reason(reason) == expected
+
+
+def test_every_fixed_reason_of_the_loader_names_no_column():
+    from analysis import validation
+
+    source = Path(validation.__file__).read_text(encoding="utf-8")
+    fixed = set(re.findall(r'"([a-z_]+ (?:exceeds|> 0 but|is true but|differs from)[^"]*)"', source))
+    assert fixed and fixed <= set(labels.REASONS)  # a new cross-column rule needs its words here
+    assert all("_" not in words for words in labels.REASONS.values())
 
 
 def test_a_name_without_words_fails_loudly():
@@ -47,6 +104,19 @@ def test_a_name_without_words_fails_loudly():
         (lambda: labels.significant(3272.343), "3,270"),
         (lambda: labels.significant(0.0012345), "0.00123"),
         (lambda: labels.level("case_rate", math.nan), "n/a"),
+        (lambda: labels.count(420219), "420,219"),
+        (lambda: labels.percent(0.095), "9.5%"),
+        (lambda: labels.percent(0.0), "0%"),
+        (lambda: labels.percent(0.00004), "< 0.1%"),
+        (lambda: labels.multiple(2.7012), "x2.70"),
+        (lambda: labels.growth(1.0001), "0.0%"),  # never "+0.0%"
+        (lambda: labels.points(-0.0004), "0.0"),  # never "-0.0"
+        (lambda: labels.change_in_table("case_rate", 0.25, 1.25), "+5.0"),
+        (lambda: labels.change_in_table("inspections", 1673, 1.081), "+8.1%"),
+        (lambda: labels.in_table("avg_case_value", 25967.556), "25,968"),
+        (lambda: labels.in_table("case_rate", 0.183), "18.3%"),
+        (lambda: labels.header("avg_case_value"), "Average fine per case (yuan)"),
+        (lambda: labels.coefficient(0.57981), "0.580"),
     ],
 )
 def test_numbers_for_people(call, expected):

@@ -8,6 +8,7 @@ control marked with a legend) hold in one place.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 from dataclasses import dataclass
@@ -104,35 +105,58 @@ def show_noted_figures_in_ipython() -> None:
 
 
 def estimates_table(frame: pd.DataFrame, caption: str = "") -> Html:
-    """Rows of estimates.csv as a reviewer reads them: outcome, effect and method in words, each number
-    in its outcome's unit (percentage points, yuan, counts), the 95% interval, the observations."""
+    """Rows of estimates.csv as a reviewer reads them (`estimates_rows`), as a table."""
+    return table(estimates_rows(frame), caption=caption)
+
+
+def estimates_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of estimates.csv in words: outcome, effect and method in words, each number in its outcome's
+    unit (percentage points, yuan, counts; an elasticity to three decimals), the 95% interval, the
+    observations with thousands separators. Every cell is text, ready for `table`."""
     rows = [
         {
-            "Outcome": labels.words(r.outcome),
+            "Outcome": labels.first_upper(labels.words(r.outcome)),
             "Effect": labels.words(r.estimand),
             "Method": labels.words(r.method),
-            "Estimate": _in_unit(r.outcome, r.estimate, signed=True),
-            "Standard error": _in_unit(r.outcome, r.std_error, signed=False),
-            "95% interval": _interval(r.outcome, r.ci_low, r.ci_high),
-            "Observations": f"{int(r.n_obs):,}" if pd.notna(r.n_obs) else NOT_DEFINED,
+            "Estimate": _in_unit(r.outcome, r.estimate, signed=True, estimand=r.estimand),
+            "Standard error": _in_unit(r.outcome, r.std_error, signed=False, estimand=r.estimand),
+            "95% interval": _interval(r.outcome, r.ci_low, r.ci_high, estimand=r.estimand),
+            "Observations": labels.count(r.n_obs) if pd.notna(r.n_obs) else NOT_DEFINED,
         }
         for r in frame.itertuples()
     ]
-    return table(pd.DataFrame(rows), caption=caption)
+    return pd.DataFrame(rows, columns=list(ESTIMATE_HEADERS))
 
 
-def _in_unit(name: str, x: float, signed: bool) -> str:
+ESTIMATE_HEADERS = ("Outcome", "Effect", "Method", "Estimate", "Standard error", "95% interval", "Observations")
+UNITLESS_ESTIMANDS = frozenset({"elasticity"})  # a ratio of percentage changes: no unit of the outcome
+
+
+def _in_unit(name: str, x: float, signed: bool, estimand: str = "") -> str:
+    if estimand in UNITLESS_ESTIMANDS:
+        return labels.coefficient(x)
     try:
         return labels.effect(name, x, signed=signed)
     except KeyError:  # an outcome without a unit in the label table: the number as it is
         return NOT_DEFINED if pd.isna(x) else f"{x:{'+' if signed else ''}.4g}"
 
 
-def _interval(name: str, low: float, high: float) -> str:
+def _interval(name: str, low: float, high: float, estimand: str = "") -> str:
+    if estimand in UNITLESS_ESTIMANDS:
+        return f"{labels.coefficient(low)} to {labels.coefficient(high)}"
     try:
         return labels.interval(name, low, high)
     except KeyError:
         return f"{_in_unit(name, low, True)} to {_in_unit(name, high, True)}"
+
+
+def relabelled(withheld, columns: dict[str, str]):
+    """`withheld` (a `disclosure.Withheld`, or None) for a table whose columns were renamed by `columns`
+    (code name -> header): the same cells marked and the same legend."""
+    mask = getattr(withheld, "mask", None)
+    if mask is None:
+        return withheld
+    return dataclasses.replace(withheld, mask=mask.rename(columns=columns))
 
 
 WORDED_COLUMNS = frozenset({"study", "outcome", "estimand", "method", "covariate", "term"})  # code names -> words
@@ -155,17 +179,21 @@ def table(
 ) -> Html:
     """An escaped HTML table; identifier columns are dropped, never shown.
 
-    Whole numbers of 10 or more print without decimals; columns in `percent` print as +1.2%.
+    Integers print with thousands separators (420,219), whole numbers of 10 or more without
+    decimals, true/false as yes/no; columns in `percent` print as +1.2%.
     `withheld` (a `disclosure.Withheld`) marks cells withheld under disclosure control: they
     print as "–" and its legend goes under the table. Other missing values print as "n/a"
     (not defined, e.g. an average fine without cases), so the two are never confused.
     """
     shown = frame.drop(columns=[c for c in frame.columns if c in IDENTIFIER_COLUMNS])
+    shown = shown.astype({c: object for c in shown.columns if pd.api.types.is_bool_dtype(shown[c])})
     mask = _mask(withheld, shown)
     cells = shown.copy()
     for column in shown.columns:
-        if pd.api.types.is_numeric_dtype(shown[column]) and not pd.api.types.is_bool_dtype(shown[column]):
+        if pd.api.types.is_numeric_dtype(shown[column]):
             cells[column] = [_cell(x, digits, column in percent) for x in shown[column]]
+        elif shown[column].map(lambda x: isinstance(x, (bool, np.bool_))).any():
+            cells[column] = [_yes_no(x) for x in shown[column]]
         elif column in WORDED_COLUMNS:
             cells[column] = [labels.words(x) if isinstance(x, str) else x for x in shown[column]]
         if mask is not None and mask[column].any():
@@ -197,8 +225,14 @@ def _cell(x, digits: int, percent: bool) -> str:
     if percent:
         return f"{x:+.1%}"
     if isinstance(x, (int, np.integer)):
-        return str(x)
+        return f"{x:,}"
     return _number(float(x), digits)
+
+
+def _yes_no(x) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    return NOT_DEFINED if pd.isna(x) else str(x)
 
 
 def _number(x: float, digits: int) -> str:

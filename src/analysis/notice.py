@@ -1,7 +1,9 @@
 """The 2022 notice's figures, and the same figures recomputed from a dataset.
 
 The figures ship with the package (resources/notice_figures.csv, a copy of the
-contract's seed-figures.csv).
+contract's seed-figures.csv). The comparisons are frames with code names (`jiangsu_comparison`,
+`hunan_staffing`, `latest_by_province`), for researchers; the `*_html` functions set them as a
+reviewer reads them, each ratio stated the way the notice states it ("x2.7", "+12%").
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from . import display, labels
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Published, suppress, suppress_metrics
 from .errors import ParameterError
@@ -52,10 +55,7 @@ def figures() -> pd.DataFrame:
 
 
 def figure(region: str, metric: str) -> float:
-    rows = figures()[(figures()["region"] == region) & (figures()["metric"] == metric)]
-    if rows.empty:
-        raise KeyError(f"the notice has no figure {metric!r} for {region}")
-    return float(rows["value"].iloc[0])
+    return float(_figure_row(region, metric)["value"])
 
 
 def jiangsu_comparison(
@@ -102,7 +102,8 @@ def _by_province(dataset: Dataset, period: str, yoy: bool = False) -> pd.DataFra
 
 
 def jiangsu_reading(comparison: pd.DataFrame) -> str:
-    """One sentence: where the data and the notice differ most (among ratios not withheld)."""
+    """One sentence: where the data and the notice differ most (among ratios not withheld), each ratio
+    stated the notice's way."""
     shown = comparison.dropna(subset=["relative_difference"])
     if comparison.empty:
         return "The data has no Jiangsu inspections in this period, so there is nothing to set beside the notice."
@@ -110,9 +111,56 @@ def jiangsu_reading(comparison: pd.DataFrame) -> str:
         return "Every Jiangsu ratio is withheld or not defined: too few inspections to compare with the notice."
     worst = shown.loc[shown["relative_difference"].abs().idxmax()]
     return (
-        f"The largest gap between the data and the notice is in {worst.metric.replace('_', ' ')}: "
-        f"{worst.data:.3f} against {worst.notice:.3f} ({worst.relative_difference:+.1%})."
+        f"The largest gap between the data and the notice is in the {labels.label(worst.metric)}: "
+        f"{as_notice_states(worst.metric, worst.data)} in the data against {stated(worst.metric)} in the notice "
+        f"(the data's ratio {_relative(worst.relative_difference)} the notice's)."
     )
+
+
+def _relative(difference: float) -> str:
+    """A relative difference in words: "0.1% below", "the same as" (to 0.1%)."""
+    if abs(difference) < 0.0005:
+        return "the same as (to 0.1%)"
+    return f"{abs(difference):.1%} {'above' if difference > 0 else 'below'}"
+
+
+# --- the notice's way of stating a ratio to a year earlier ---------------------------------------
+
+
+def notice_form(metric: str, region: str = "Jiangsu") -> str:
+    """How the notice states a ratio to a year earlier: "multiple" ("2.7 times": x2.7) or "growth"
+    ("up 12%": +12%), read from the notice's own wording of the figure."""
+    reading = _figure_row(region, f"{metric}_yoy")["reading"]
+    return "multiple" if "times" in str(reading) else "growth"
+
+
+def stated(metric: str, region: str = "Jiangsu") -> str:
+    """The notice's figure as the notice states it: x2.7, +12%, +23.6% (its own precision)."""
+    ratio = figure(region, f"{metric}_yoy")
+    if notice_form(metric, region) == "multiple":
+        return labels.multiple(ratio, _decimals(ratio))
+    return f"{100 * (ratio - 1):+.{_decimals(100 * (ratio - 1))}f}%"
+
+
+def as_notice_states(metric: str, ratio: float, region: str = "Jiangsu") -> str:
+    """A ratio from the data in the form the notice uses for `metric`, one fixed precision for each
+    form: x2.70 (a multiple, two decimals) or +12.1% (growth, one decimal)."""
+    if notice_form(metric, region) == "multiple":
+        return labels.multiple(ratio, 2)
+    return labels.growth(ratio)
+
+
+def _decimals(x: float) -> int:
+    """The decimals a figure was given with (2.7 -> 1, 12.0 -> 0, 23.6 -> 1)."""
+    text = f"{round(float(x), 6):.6f}".rstrip("0")
+    return len(text.split(".")[1])
+
+
+def _figure_row(region: str, metric: str) -> pd.Series:
+    rows = figures()[(figures()["region"] == region) & (figures()["metric"] == metric)]
+    if rows.empty:
+        raise KeyError(f"the notice has no figure {metric!r} for {region}")
+    return rows.iloc[0]
 
 
 def _inspection_counts(dataset: Dataset, province: str, period: ReportingPeriod) -> dict[str, int]:
@@ -165,11 +213,14 @@ def hunan_staffing(dataset: Dataset) -> pd.DataFrame:
 
 def hunan_reading(staffing: pd.DataFrame) -> str:
     """One sentence on Hunan's growth in officers, or on why it cannot be given."""
-    before, after = staffing["data"].to_numpy()
+    before, after = staffing["data"].to_numpy(dtype=float)
     if np.isfinite(before) and np.isfinite(after) and before > 0:
+        notice = staffing["notice"].to_numpy(dtype=float)
+        same = np.array_equal(notice, [before, after])
         return (
-            f"Hunan's officers grew by {after / before - 1:+.1%} between the end of 2021 and the end of 2022 "
-            f"({before:,.0f} to {after:,.0f}; the notice: 1,952 to 2,767, +42%)."
+            f"Hunan's officers went from {before:,.0f} to {after:,.0f} ({labels.growth(after / before)}) between "
+            "the end of 2021 and the end of 2022"
+            + (", the notice's figures exactly." if same else f"; the notice: {_hunan_notice()}.")
         )
     gaps = [
         f"{row.period} (no Hunan staffing rows)"
@@ -230,3 +281,147 @@ def latest_by_province(dataset: Dataset, period: str, min_cell_size: int = DEFAU
         where=f"{period} by province",
     )
     return Published(shown[LATEST_COLUMNS], withheld)
+
+
+def _hunan_notice() -> str:
+    before, after = figure("Hunan", "officers_before"), figure("Hunan", "officers_after")
+    return f"{before:,.0f} to {after:,.0f} ({labels.growth(after / before)})"
+
+
+# --- as the report shows them --------------------------------------------------------------------
+
+JIANGSU_HEADERS = {"data": "The data", "relative_difference": "Data against the notice"}
+
+
+def jiangsu_html(comparison: Published, period: str = "2022H1") -> display.Html:
+    """`jiangsu_comparison` as a reviewer reads it: each figure in words, the notice's ratio as the notice
+    states it (x2.7, +12%), the data's the same way, and how far the data's ratio is from the notice's
+    (withheld cells marked)."""
+    frame = comparison.frame
+    before = parse_period(period).year_before()
+    shown = pd.DataFrame(
+        {
+            "Figure": [labels.first_upper(labels.label(m)) for m in frame["metric"]],
+            "The notice": [stated(m) for m in frame["metric"]],
+            "The data": [
+                as_notice_states(m, x) if pd.notna(x) else x
+                for m, x in zip(frame["metric"], frame["data"], strict=True)
+            ],
+            "Data against the notice": [_signed_percent(x) if pd.notna(x) else x for x in frame["relative_difference"]],
+        },
+        index=frame.index,  # the withheld cells are marked by position in `frame`
+    )
+    return display.table(
+        shown,
+        caption=f"Jiangsu, {period} against {before}: the notice's figures and the data's "
+        "(x = times the year before; data against the notice = the data's ratio relative to the notice's)",
+        withheld=display.relabelled(comparison.withheld, JIANGSU_HEADERS),
+    )
+
+
+def _signed_percent(x: float) -> str:
+    return labels.growth(1 + x)
+
+
+def hunan_html(staffing: pd.DataFrame) -> display.Html:
+    """`hunan_staffing` as a reviewer reads it: officers at each year's end in the notice and in the data,
+    and how many Hunan regions report staffing then."""
+    shown = pd.DataFrame(
+        {
+            "At the end of": [f"{period[:4]} ({period})" for period in staffing["period"]],
+            "Officers in the notice": [labels.count(x) for x in staffing["notice"]],
+            "Officers in the data": [labels.count(x) for x in staffing["data"]],
+            "Regions with a staffing row": [labels.count(x) for x in staffing["regions_reporting"]],
+            "Regions without one": [labels.count(x) for x in staffing["regions_missing"]],
+        }
+    )
+    return display.table(shown, caption="Hunan's enforcement officers before and after the team expansion")
+
+
+LATEST_HEADERS = {
+    "province": "Province",
+    "inspections": labels.header("inspections"),
+    "case_rate": labels.header("case_rate"),
+    "avg_case_value": labels.header("avg_case_value"),
+    "officers": labels.header("officers"),
+    "inspections_yoy": "Inspections, change on a year earlier",
+    "case_rate_yoy": "Case rate, change on a year earlier (percentage points)",
+}
+
+
+def latest_html(latest: Published, period: str) -> display.Html:
+    """`latest_by_province` as a reviewer reads it: counts with separators, the case rate in %, the
+    average fine in yuan, and the change on a year earlier (% for inspections, percentage points for
+    the case rate); withheld cells marked."""
+    frame = latest.frame
+    shown = pd.DataFrame({"province": frame["province"].astype(str)})
+    for column in ("inspections", "case_rate", "avg_case_value", "officers"):
+        shown[column] = [labels.in_table(column, x) if pd.notna(x) else x for x in frame[column]]
+    shown["inspections_yoy"] = [labels.growth(x) if pd.notna(x) else x for x in frame["inspections_yoy"]]
+    shown["case_rate_yoy"] = [
+        labels.change_in_table("case_rate", value, ratio) if pd.notna(ratio) else ratio
+        for value, ratio in zip(frame["case_rate"], frame["case_rate_yoy"], strict=True)
+    ]
+    return display.table(
+        shown.rename(columns=LATEST_HEADERS),
+        caption=f"{period} by province, and the change on {parse_period(period).year_before()}",
+        withheld=display.relabelled(latest.withheld, LATEST_HEADERS),
+    )
+
+
+def finding(jiangsu, hunan, period: str = "2022H1") -> str:
+    """The page's main finding: how the data's figures compare with the notice's, with numbers and units.
+
+    `jiangsu` is `jiangsu_comparison(dataset, period, ...).frame` and `hunan` `hunan_staffing(...)`;
+    either may be the stand-in of a step that was not possible (`limits.Missing`), and is then left out
+    of the sentence. Withheld ratios are never stated.
+    """
+    if not isinstance(jiangsu, pd.DataFrame) and not isinstance(hunan, pd.DataFrame):
+        return "Neither the notice's Jiangsu figures nor its Hunan staffing could be recomputed here (see below)."
+    parts = [
+        _jiangsu_finding(jiangsu, period)
+        if isinstance(jiangsu, pd.DataFrame)
+        else "The notice's Jiangsu figures could not be recomputed here (see below).",
+        _hunan_finding(hunan)
+        if isinstance(hunan, pd.DataFrame)
+        else "The notice's Hunan staffing could not be recomputed here (see below).",
+    ]
+    return " ".join(parts)
+
+
+def _jiangsu_finding(comparison: pd.DataFrame, period: str) -> str:
+    where = f"In Jiangsu, {period} against {parse_period(period).year_before()}"
+    shown = comparison.dropna(subset=["data", "relative_difference"])
+    if shown.empty:
+        return f"{where}, none of the notice's ratios can be recomputed (withheld or not defined)."
+    gap = shown["relative_difference"].abs()
+    which = (
+        f"all {len(shown)} of the notice's ratios"
+        if len(shown) == len(comparison)
+        else f"{len(shown)} of the notice's {len(comparison)} ratios (the others withheld or not defined)"
+    )
+    if gap.max() < 0.05:
+        verdict = f"the data reproduces {which} to within {_ceil_percent(gap.max())}"
+    else:
+        widest = shown.loc[gap.idxmax()]
+        verdict = (
+            f"the data departs from the notice on {which}, most in {labels.label(widest.metric)} "
+            f"({_relative(widest.relative_difference)} the notice's ratio)"
+        )
+    figures_ = [
+        f"{labels.label(r.metric)} {as_notice_states(r.metric, r.data)} (notice {stated(r.metric)})"
+        for r in shown.itertuples()
+    ]
+    return f"{where}, {verdict}: " + ", ".join(figures_) + "."
+
+
+def _ceil_percent(x: float) -> str:
+    """An upper bound for a small relative difference, to 0.1%: 0.0004 -> 0.1%, 0.0123 -> 1.3%."""
+    return f"{max(np.ceil(1000 * x - 1e-9) / 10, 0.1):.1f}%"
+
+
+def _hunan_finding(staffing: pd.DataFrame) -> str:
+    before, after = staffing["data"].to_numpy(dtype=float)
+    if not (np.isfinite(before) and np.isfinite(after) and before > 0):
+        return "Hunan's growth in officers cannot be recomputed (staffing totals missing or incomplete)."
+    return hunan_reading(staffing)

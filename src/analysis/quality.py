@@ -1,12 +1,19 @@
-"""Data-quality summaries for the 00_data_quality notebook."""
+"""Data-quality summaries for the 00_data_quality notebook.
+
+The frames (`missingness`, `quarantine_summary`, `Dataset.reconciliation`) keep the contract's code
+names, for researchers and data managers; the `*_html` functions set them as a reviewer reads them,
+in words (analysis.labels) with counts and shares formatted.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from . import contract as c
+from . import display, labels
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, suppress_grid
+from .validation import ROW
 
 
 def coverage(dataset: Dataset) -> pd.DataFrame:
@@ -57,6 +64,73 @@ def quarantine_summary(dataset: Dataset) -> pd.DataFrame:
     )
 
 
+def reconciliation_html(dataset: Dataset) -> display.Html:
+    """Rows read, accepted and quarantined for each table of the data, and whether they add up."""
+    recon = dataset.reconciliation()
+    scoped = "outside_scope" in recon.columns
+    balance = "Read = accepted + quarantined" + (" + outside the provinces studied" if scoped else "")
+    shown = pd.DataFrame(
+        {
+            "Data table": [labels.first_upper(labels.data_table(t)) for t in recon["table"]],
+            "Rows read": [labels.count(x) for x in recon["read"]],
+            "Accepted": [labels.count(x) for x in recon["accepted"]],
+            "Quarantined": [labels.count(x) for x in recon["quarantined"]],
+            **({"Outside the provinces studied": [labels.count(x) for x in recon["outside_scope"]]} if scoped else {}),
+            balance: ["yes" if x else "no" for x in recon["balanced"]],
+        }
+    )
+    return display.table(shown, caption="Rows by data table")
+
+
+def missingness_html(dataset: Dataset) -> display.Html:
+    """`missingness` in words: each optional column named for what it records, its missing share in %."""
+    frame = missingness(dataset)
+    if frame.empty:
+        return display.text("No table with optional columns has rows, so nothing can be missing.")
+    shown = pd.DataFrame(
+        {
+            "Data table": [labels.first_upper(labels.data_table(t)) for t in frame["table"]],
+            "Column": [
+                labels.first_upper(labels.data_column(t, col))
+                for t, col in zip(frame["table"], frame["column"], strict=True)
+            ],
+            "Missing": [labels.percent(x) for x in frame["missing_share"]],
+        }
+    )
+    return display.table(shown, caption="Missing values in the optional columns (% of each table's accepted rows)")
+
+
+def quarantine_html(dataset: Dataset) -> display.Html:
+    """`quarantine_summary` in words (columns and reasons), or a sentence when nothing was quarantined."""
+    frame = quarantine_summary(dataset)
+    if frame.empty:
+        return display.text("No row was quarantined.")
+    shown = pd.DataFrame(
+        {
+            "Data table": [labels.first_upper(labels.data_table(t)) for t in frame["table"]],
+            "Column": [_column_words(t, col) for t, col in zip(frame["table"], frame["column"], strict=True)],
+            "Reason": [labels.first_upper(labels.reason(str(r))) for r in frame["reason"]],
+            "Rows": [labels.count(x) for x in frame["rows"]],
+        }
+    )
+    return display.table(shown, caption="Quarantined rows by data table, column and reason")
+
+
+def _column_words(table: str, column: str) -> str:
+    try:
+        return labels.first_upper(labels.data_column(table, column))
+    except KeyError:  # a fault named after something outside the contract: as the loader named it
+        return column
+
+
+def _where(table: str, column: str) -> str:
+    """Where a fault is, in words: "the fine (yuan) column of the inspections table"."""
+    if column == ROW:
+        return f"whole rows of the {labels.data_table(table)} table"
+    words = _column_words(table, column)
+    return f"the {words[:1].lower() + words[1:]} column of the {labels.data_table(table)} table"
+
+
 def period_span(dataset: Dataset) -> tuple[str, str]:
     quarters = dataset.inspections["inspection_date"].dt.to_period("Q")
     return str(quarters.min()), str(quarters.max())
@@ -73,6 +147,7 @@ def reconciliation_reading(dataset: Dataset) -> str:
     top = quarantine_summary(dataset).iloc[0]
     return (
         f"{held:,} of {read:,} rows ({held / read:.2%}) were quarantined and are left out of every analysis; "
-        f"the most common reason is '{top['reason']}' in {top['table']}.{top['column']} ({int(top['rows']):,} rows). "
+        f"the most common reason is '{labels.reason(str(top['reason']))}' in {_where(top['table'], top['column'])} "
+        f"({int(top['rows']):,} row{'s' if int(top['rows']) != 1 else ''}). "
         "Every other row was accepted: read = accepted + quarantined for each table."
     )

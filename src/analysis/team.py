@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from . import labels
 from .data import Dataset
 from .did import DesignError
-from .display import Html, table
+from .display import Html, estimates_rows, table
 from .limits import Missing, Unavailable
 from .metrics import region_quarter, trend
 from .panel import PanelFit, feols, joint_test, wild_cluster_bootstrap
@@ -47,19 +49,20 @@ CONTROL_WORDS = {"cross_region_active": "cross-region enforcement", "campaign_ac
 
 @dataclass(repr=False)
 class Table:
-    """A result table with its caption and the sentences that read it; displays as both."""
+    """A result table with its caption and the sentences that read it; displays as both.
+
+    `frame` keeps code names (for researchers: `tidy`); `view` sets it as a reviewer reads it (words,
+    units, formatted numbers), which is what the table displays as.
+    """
 
     frame: pd.DataFrame
     caption: str
     notes: list[str] = field(default_factory=list)
-    digits: int = 3
-    not_recorded: tuple[str, ...] = ()  # columns whose missing values mean "not recorded"
+    view: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
     def _repr_html_(self) -> str:
-        shown = self.frame.copy()
-        for column in self.not_recorded:
-            shown[column] = [f"{x:,.{self.digits}f}" if pd.notna(x) else "not recorded" for x in shown[column]]
-        return table(shown, caption=self.caption, digits=self.digits)._repr_html_() + _paragraphs(self.notes)
+        shown = self.view(self.frame) if self.view is not None else self.frame
+        return table(shown, caption=self.caption)._repr_html_() + _paragraphs(self.notes)
 
     def __repr__(self) -> str:
         return f"Table({self.caption!r}, {len(self.frame)} rows)"
@@ -330,7 +333,24 @@ def elasticities(cells: pd.DataFrame, settings: Settings = DEFAULT) -> Table:
         )
     else:
         frame = frame.drop(columns="wild_bootstrap_pvalue")
-    return Table(frame, "Elasticity with respect to officers (region and quarter effects)", [reading(frame), *notes])
+    return Table(
+        frame,
+        "Elasticity of each outcome with respect to enforcement officers (two-way fixed effects: region and "
+        "quarter effects; the % change in the outcome for a 1% larger team)",
+        [reading(frame), *notes],
+        view=_elasticities_view,
+    )
+
+
+def _elasticities_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """The elasticities as a reviewer reads them: outcome in words, three decimals, counts with separators
+    (the effect and method are the same on every row: the caption says them)."""
+    shown = estimates_rows(frame).drop(columns=["Effect", "Method"])
+    shown = shown.rename(columns={"Estimate": "Elasticity", "Observations": "Region-quarters"})
+    shown["Regions"] = [labels.count(x) for x in frame["regions"]]
+    if "wild_bootstrap_pvalue" in frame.columns:
+        shown["Wild cluster bootstrap p-value"] = [labels.p_value(x) for x in frame["wild_bootstrap_pvalue"]]
+    return shown
 
 
 def shown(result: Table | Missing) -> Html | Missing:
@@ -506,6 +526,8 @@ def dose_reading(table) -> Html | Missing:
 def technical_inspector_standard(cells: pd.DataFrame) -> Table:
     """Technical inspectors per officer by province in the last quarter, against Beijing's 1:2 standard.
 
+    Columns: `technical_per_officer` (the mean of the regions' ratios), `regions_meeting_standard`
+    (the *share* of recorded regions meeting the standard, 0-1), `regions_recorded`, `officers`.
     Counts only regions whose technical inspectors are recorded (`regions_recorded`); a
     province with none recorded shows "not recorded", never zero. Regions without a
     staffing row in the last quarter are counted in the notes. Not under disclosure
@@ -537,8 +559,8 @@ def technical_inspector_standard(cells: pd.DataFrame) -> Table:
         .sort_values("technical_per_officer", ascending=False, na_position="last")
     )
     notes = [
-        "Share of regions with at least one technical inspector per two officers, among regions whose technical "
-        "inspectors are recorded."
+        "A region meets Beijing's standard with at least one technical inspector per two officers; regions "
+        "whose technical inspectors are not recorded are not counted."
     ]
     absent = sorted(set(cells["region_id"]) - set(last["region_id"]))
     if absent:
@@ -554,10 +576,30 @@ def technical_inspector_standard(cells: pd.DataFrame) -> Table:
         )
     return Table(
         frame.reset_index(drop=True),
-        f"Technical inspectors per officer, {last_quarter}",
+        f"Technical inspectors per officer by province, {last_quarter}, against Beijing's standard of one "
+        f"per two officers ({BEIJING_STANDARD:.2f} per officer)",
         notes,
-        digits=2,
-        not_recorded=("technical_per_officer", "regions_meeting_standard"),
+        view=_standard_view,
+    )
+
+
+def _standard_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """Technical inspectors per officer to two decimals, the regions meeting the standard as "8 of 8"
+    ("not recorded" where no region's technical inspectors are), officers with separators."""
+    recorded = frame["regions_recorded"].to_numpy()
+    meeting = [
+        f"{round(share * n):,} of {n:,}" if n > 0 and pd.notna(share) else "not recorded"
+        for share, n in zip(frame["regions_meeting_standard"], recorded, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "Province": frame["province"].astype(str),
+            "Technical inspectors per officer (mean of its regions)": [
+                f"{x:.2f}" if pd.notna(x) else "not recorded" for x in frame["technical_per_officer"]
+            ],
+            "Regions meeting the standard (of those recorded)": meeting,
+            "Enforcement officers": [labels.count(x) for x in frame["officers"]],
+        }
     )
 
 
@@ -583,11 +625,51 @@ def training_intensity(cells: pd.DataFrame) -> Table:
             )
         except DesignError as err:
             raise Unavailable(f"training intensity cannot be related to inspections: {err}") from err
-    notes = []
+    notes = [_training_reading(fit.term("trainees_per_officer"))]
     left_out = int(cells["log_inspections"].notna().sum() - len(data))
     if left_out:
-        notes.append(f"{left_out} region-quarter(s) without trainees recorded are left out.")
-    return Table(fit.coefficients, "Log inspections on training intensity", notes, digits=4)
+        notes.append(f"{left_out:,} region-quarter(s) without trainees recorded are left out.")
+    return Table(
+        fit.coefficients,
+        "Inspections (log) on people trained per officer, holding team size fixed (region and quarter "
+        f"effects; {fit.n_obs:,} region-quarters)",
+        notes,
+        view=_coefficients_view,
+    )
+
+
+def _training_reading(term: pd.Series) -> str:
+    """The training coefficient in words: the % change in inspections for one more person trained per officer."""
+    change = {k: 100 * np.expm1(term[k]) for k in ("estimate", "ci_low", "ci_high")}
+    clear = term["pvalue"] < 0.05
+    return (
+        f"One more person trained per officer goes with a change of {change['estimate']:+.1f}% in inspections "
+        f"in the same region and team size (95% CI {change['ci_low']:+.1f}% to {change['ci_high']:+.1f}%; "
+        f"p {_p(term['pvalue'])}): "
+        f"{'a clear association' if clear else 'no clear association'}."
+    )
+
+
+def _p(p: float) -> str:
+    text = labels.p_value(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
+def _coefficients_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """Regression coefficients as a reviewer reads them: each term in words, three decimals, the 95%
+    interval, the p-value ("< 0.001" or three decimals)."""
+    return pd.DataFrame(
+        {
+            "Term": [labels.first_upper(labels.words(t)) for t in frame["term"]],
+            "Coefficient": [labels.coefficient(x) for x in frame["estimate"]],
+            "Standard error": [labels.coefficient(x) for x in frame["std_error"]],
+            "95% interval": [
+                f"{labels.coefficient(lo)} to {labels.coefficient(hi)}"
+                for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+            "p-value": [labels.p_value(x) for x in frame["pvalue"]],
+        }
+    )
 
 
 def officers_by_province(dataset: Dataset, period: str) -> pd.DataFrame:

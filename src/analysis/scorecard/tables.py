@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import display
+from .. import display, labels
 from ..csvout import write_csv
 from . import indicators as ind
 from .card import Scorecard
@@ -22,7 +22,7 @@ from .stability import Change, Stability
 from .weighting import METHOD_WORDS
 
 CSV_NAME = "scorecard.csv"
-NEEDS_WORDS = {"inspections.inspection_id": "number of inspections"}
+NEEDS_WORDS = {"inspections.inspection_id": "number of inspections"}  # a count of rows, not a column's values
 
 
 def csv_frame(card: Scorecard) -> pd.DataFrame:
@@ -122,8 +122,9 @@ def warned_tiers(card: Scorecard) -> pd.DataFrame:
 
 
 def tree_table(card: Scorecard) -> pd.DataFrame:
-    """The indicators of the tree: first-level, label, which way is better, what it is computed from, and
-    the weight it had in this scorecard (0 when left out)."""
+    """The indicators of the tree: first-level, label, which way is better, the data columns it is computed
+    from (`needs`, ``table.column`` code names, comma-separated), and the weight it had in this scorecard
+    (a share of the index, 0 when left out)."""
     rows = []
     for leaf in card.source_tree.leaves:
         metric = ind.METRICS[leaf.measure]
@@ -132,11 +133,24 @@ def tree_table(card: Scorecard) -> pd.DataFrame:
                 "first-level indicator": card.source_tree.top_of(leaf.id).label,
                 "indicator": leaf.label,
                 "better when": "higher" if leaf.sign > 0 else "lower",
-                "computed from": ", ".join(NEEDS_WORDS.get(n, n) for n in metric.needs),
+                "needs": ", ".join(metric.needs),
                 "weight": float(card.weights.get(leaf.id, 0.0)),
             }
         )
     return pd.DataFrame(rows)
+
+
+def computed_from(needs: str) -> str:
+    """The data an indicator is computed from, in words, grouped by data table:
+    "inspections.penalty_amount, inspections.case_filed" -> "Inspections: fine (yuan), penalty case filed or not"."""
+    by_table: dict[str, list[str]] = {}
+    for need in filter(None, (n.strip() for n in needs.split(","))):
+        table, column = need.split(".", 1)
+        words = NEEDS_WORDS.get(need) or labels.data_column(table, column)
+        by_table.setdefault(table, []).append(words)
+    return labels.first_upper(
+        "; ".join(f"{labels.data_table(table)}: {', '.join(words)}" for table, words in by_table.items())
+    )
 
 
 def method_weights_table(card: Scorecard) -> pd.DataFrame:
@@ -218,11 +232,20 @@ def tiers_html(card: Scorecard) -> display.Html:
 
 
 def weights_html(card: Scorecard) -> display.Html:
+    frame = method_weights_table(card)
+    shown = pd.DataFrame({"Indicator": frame["indicator"]})
+    for method in frame.columns.drop("indicator"):
+        shown[labels.first_upper(METHOD_WORDS.get(method, method))] = [_weight(x) for x in frame[method]]
     return display.table(
-        method_weights_table(card),
+        shown,
         caption=f"Weight of each indicator by method, {card.settings.period} "
-        f"(share of the index; used: {METHOD_WORDS[card.settings.weights]})",
+        f"(% of the index; used: {METHOD_WORDS[card.settings.weights]})",
     )
+
+
+def _weight(x: float) -> str:
+    """An indicator's weight as a share of the index: 7.9%; 0% for one left out."""
+    return labels.percent(x)
 
 
 def tau_html(result: Stability) -> display.Html:
@@ -267,8 +290,19 @@ def change_html(change: Change, shown: int = 10) -> display.Html:
 
 
 def tree_html(card: Scorecard) -> display.Html:
+    """`tree_table` as a reviewer reads it: the data each indicator is computed from in words, weights in %."""
+    frame = tree_table(card)
+    shown = pd.DataFrame(
+        {
+            "First-level indicator": frame["first-level indicator"],
+            "Indicator": frame["indicator"],
+            "Better when": frame["better when"],
+            "Computed from (data table: columns)": [computed_from(n) for n in frame["needs"]],
+            "Weight": [_weight(x) for x in frame["weight"]],
+        }
+    )
     return display.table(
-        tree_table(card),
+        shown,
         caption=f"{card.source_tree.title}: the indicators and the weight each had "
-        f"({METHOD_WORDS[card.settings.weights]}; 0 = left out)",
+        f"(% of the index, {METHOD_WORDS[card.settings.weights]} weights; 0% = left out)",
     )
