@@ -55,10 +55,8 @@ def figure_html(fig) -> str | None:
     note = getattr(fig, "report_note", None)
     if not isinstance(note, FigureNote):
         return None
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=2 * float(fig.get_dpi()))
     width = int(fig.get_figwidth() * fig.get_dpi())
-    picture = base64.b64encode(buffer.getvalue()).decode("ascii")
+    picture = base64.b64encode(_png(fig)).decode("ascii")
     download = ""
     if note.data is not None and len(note.data):
         csv = csvout.neutralised(note.data).to_csv(index=False)
@@ -73,6 +71,19 @@ def figure_html(fig) -> str | None:
         f"style='max-width:100%;width:{width}px'>"
         f"<p class='figure-source'>{download}</p></figure>"
     )
+
+
+def _png(fig) -> bytes:
+    """The figure as a 256-colour PNG at twice its pixel size: crisp on high-density screens and about half
+    the bytes of a full-colour one (the palette figures use far fewer colours; antialiasing keeps the rest)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=2 * float(fig.get_dpi()))
+    image = Image.open(buffer).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def figure(fig) -> Html:

@@ -202,6 +202,11 @@ def words(value: str) -> str:
         return value
 
 
+def category(value) -> str:
+    """A category as the data names it, for a reviewer: "hazardous_chemicals" reads "hazardous chemicals"."""
+    return str(value).replace("_", " ")
+
+
 def label(name: str) -> str:
     """The reviewer's words for a code name; KeyError names the missing entry (a test checks coverage)."""
     for table in (QUANTITIES, ESTIMANDS, METHODS, STUDIES, TERMS):

@@ -739,7 +739,7 @@ def _covariate(name) -> str:
         if text == column:
             return _words(column)
         if text.startswith(column + "_"):
-            return f"{_words(column)}: {text[len(column) + 1 :]}"
+            return f"{_words(column)}: {wording.category(text[len(column) + 1 :])}"
     return _words(text)
 
 
@@ -801,7 +801,7 @@ def subgroup_effects(frame: pd.DataFrame, by: str, label: str, withheld: str = "
     y = np.arange(len(rows))[::-1]
     estimate, below, above = _interval(rows, scale)
     ax.errorbar(estimate, y, xerr=[below, above], fmt="s", color=BLUE, markersize=5, capsize=3)
-    names = rows[by].astype(str)
+    names = rows[by].map(wording.category)
     ax.set_yticks(y, names)
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel(_with_unit(text, code, EFFECT_UNITS))
