@@ -174,10 +174,11 @@ WORDED_COLUMNS = frozenset({"study", "outcome", "estimand", "method", "covariate
 
 
 def _header(column) -> str:
-    """A column header in words: the label table's, else the name with spaces."""
+    """A column header in words, capitalised: the label table's, else the name with spaces."""
     if not isinstance(column, str):
         return column
-    return labels.COLUMNS.get(column) or column.replace("_", " ")
+    words = labels.COLUMNS.get(column) or column.replace("_", " ")
+    return words if words.startswith("p-") else words[:1].upper() + words[1:]  # "p-value" keeps its case
 
 
 def table(

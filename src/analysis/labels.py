@@ -76,6 +76,8 @@ COLUMNS = {
     "metric": "Figure",
     "value": "Value",
     "year_on_year": "Year on year",
+    "region_id": "Region code",
+    "name": "Region",
 }
 
 # Terms of a regression a page shows as a table (the study of team expansion).

@@ -469,7 +469,7 @@ def leads_reading(leads) -> Html | Missing:
         if leads["pvalue"] > 0.05
         else "Output moves before staffing: the elasticities may be confounded."
     )
-    return Html(_paragraphs([f"Leads test: F = {leads['F']:.2f}, p = {leads['pvalue']:.3f}. {verdict}"]))
+    return Html(_paragraphs([f"Leads test: F = {leads['F']:.2f}, p {_p(leads['pvalue'])}. {verdict}"]))
 
 
 def dose_response(
@@ -739,12 +739,12 @@ def robustness(leads, elasticities) -> Html:
         sentences.append("Not checked (the data did not allow it): whether output moves before staffing does.")
     elif leads["pvalue"] < 0.05:
         sentences.append(
-            f"Verdict: read with care: output moves before staffing does (leads test p = {leads['pvalue']:.3f}), "
+            f"Verdict: read with care: output moves before staffing does (leads test p {_p(leads['pvalue'])}), "
             "so staffing may follow output rather than drive it."
         )
     else:
         sentences.append(
-            f"Verdict: output does not move before staffing does (leads test p = {leads['pvalue']:.3f}), as a "
+            f"Verdict: output does not move before staffing does (leads test p {_p(leads['pvalue'])}), as a "
             "causal reading of the elasticities needs."
         )
     if not isinstance(elasticities, Missing) and len(elasticities.frame):

@@ -271,6 +271,8 @@ def stability_html(card: Scorecard, result: Stability) -> display.Html:
         "share of draws warned",
         f"share of draws in the bottom {card.settings.bottom_n}",
     ]
+    for share in table.columns[-2:]:
+        table[share] = table[share].map(lambda x: f"{x:.0%}")
     return display.table(
         table, caption=f"Ranks under {result.draws} perturbed weightings (1 = best in the peer group)", digits=2
     )
