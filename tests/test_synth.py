@@ -7,9 +7,11 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from analysis.data import load
+from analysis.errors import ParameterError
 from analysis.metrics import compute
 from analysis.synth import DEFAULT_SEED, params, simulate, write_dataset
 
@@ -70,6 +72,76 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
         hashlib.sha256((tmp_path / "c" / "inspections.parquet").read_bytes()).hexdigest()
         != digests[0]["inspections.parquet"]
     )
+
+
+SMALL = {"seed": 3, "scale": 0.05}  # ~1,800 inspections a half-year
+# That world's inspections as generated before half-years were streamed in chunks (commit d822649):
+# one figure per random draw, so a change in any draw's stream shows here.
+SMALL_WORLD_FIGURES = {
+    "rows": 21172,
+    "enterprise_numbers": 853340572,
+    "surprise": 6053,
+    "cross_region": 1980,
+    "major_hazards": 6037,
+    "hazards_found": 58305,
+    "case_filed": 4989,
+    "key_matter": 3509,
+    "double_penalty": 773,
+    "penalty_amount": 110254125.0,
+    "days_since_2019": 25644307,
+    "inspecting_county_numbers": 116298,
+    "officers": 57406,
+    "technical_inspector": 6846,
+}
+
+
+@pytest.fixture(scope="module")
+def small_worlds(tmp_path_factory):
+    """The small world written whole (each half-year one chunk) and in chunks of 400 rows."""
+    root = tmp_path_factory.mktemp("chunks")
+    write_dataset(root / "whole", **SMALL)
+    write_dataset(root / "chunked", **SMALL, rows_per_chunk=400)
+    return root / "whole", root / "chunked"
+
+
+def test_chunk_size_changes_nothing(small_worlds):
+    whole, chunked = small_worlds
+    assert pq.ParquetFile(whole / "inspections.parquet").num_row_groups == 12  # half-years
+    assert pq.ParquetFile(chunked / "inspections.parquet").num_row_groups >= 12 * 4
+    for table in ("inspections", "regions", "staffing", "programs", "accidents"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(chunked / f"{table}.parquet"), pd.read_parquet(whole / f"{table}.parquet"), check_exact=True
+        )
+    assert json.loads((chunked / "truth.json").read_text()) == json.loads((whole / "truth.json").read_text())
+
+
+def test_a_seed_gives_the_same_world_as_before_streaming(small_worlds):
+    for folder in small_worlds:
+        ins = pd.read_parquet(folder / "inspections.parquet")
+        figures = {
+            "rows": len(ins),
+            "enterprise_numbers": int(ins["enterprise_id"].str[1:].astype(int).sum()),
+            "surprise": int(ins["surprise"].sum()),
+            "cross_region": int(ins["cross_region"].sum()),
+            "major_hazards": int(ins["major_hazards"].sum()),
+            "hazards_found": int(ins["hazards_found"].sum()),
+            "case_filed": int(ins["case_filed"].sum()),
+            "key_matter": int(ins["key_matter"].sum()),
+            "double_penalty": int(ins["double_penalty"].sum()),
+            "penalty_amount": float(ins["penalty_amount"].sum()),
+            "days_since_2019": int((ins["inspection_date"] - pd.Timestamp("2019-01-01")).dt.days.sum()),
+            "inspecting_county_numbers": int(ins["inspecting_region_id"].str[-2:].astype(int).sum()),
+            "officers": int(ins["officers"].sum()),
+            "technical_inspector": int(ins["technical_inspector"].sum()),
+        }
+        assert figures == SMALL_WORLD_FIGURES
+
+
+@pytest.mark.parametrize("rows", [0, -5, 2.5, True])
+def test_rows_per_chunk_must_be_a_positive_whole_number(tmp_path, rows):
+    with pytest.raises(ParameterError, match="rows_per_chunk"):
+        write_dataset(tmp_path / "w", scale=0.05, rows_per_chunk=rows)
+    assert not (tmp_path / "w").exists()
 
 
 @pytest.fixture(scope="module")

@@ -18,19 +18,38 @@ from . import outcomes as o
 from . import params as p
 
 
-def jiangsu_figures(realized: dict[str, np.ndarray]) -> dict[str, float]:
-    """The notice's metrics over a set of inspections (definitions as in analysis.metrics)."""
+def jiangsu_counts(realized: dict[str, np.ndarray]) -> dict[str, float]:
+    """The sums behind the notice's metrics over a set of inspections (add them up over chunks).
+
+    Exact whatever the chunks: counts, and penalties in whole yuan, are integers.
+    """
     case = realized["case_filed"]
     major = realized["major_hazards"] > 0
-    cases = case.sum()
     return {
-        "cases": float(cases),
+        "cases": float(case.sum()),
         "key_matter_cases": float((case & realized["key_matter"]).sum()),
         "penalty_total": float(realized["penalty_amount"].sum()),
-        "avg_case_value": float(realized["penalty_amount"].sum() / cases),
         "double_penalty_cases": float(realized["double_penalty"].sum()),
-        "major_hazard_filing_rate": float((case & major).sum() / major.sum()),
+        "major_cases": float((case & major).sum()),
         "inspections_with_major": float(major.sum()),
+    }
+
+
+def add_counts(total: dict[str, float], counts: dict[str, float]) -> dict[str, float]:
+    return {k: total.get(k, 0.0) + v for k, v in counts.items()}
+
+
+def jiangsu_figures(counts: dict[str, float]) -> dict[str, float]:
+    """The notice's metrics (definitions as in analysis.metrics) from `jiangsu_counts` (summed)."""
+    c = {k: np.float64(v) for k, v in counts.items()}  # numpy division: 0/0 is nan, as in a tiny world
+    return {
+        "cases": float(c["cases"]),
+        "key_matter_cases": float(c["key_matter_cases"]),
+        "penalty_total": float(c["penalty_total"]),
+        "avg_case_value": float(c["penalty_total"] / c["cases"]),
+        "double_penalty_cases": float(c["double_penalty_cases"]),
+        "major_hazard_filing_rate": float(c["major_cases"] / c["inspections_with_major"]),
+        "inspections_with_major": float(c["inspections_with_major"]),
     }
 
 

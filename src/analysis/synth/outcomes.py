@@ -13,6 +13,7 @@ probability, which depends on 1[H > 0] and 1[M > 0], has a closed-form mean.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,17 +170,34 @@ def _expected_given_team(units, fx, shifts, surprise, outside_team):
     }
 
 
-def draw_latent(rng: np.random.Generator, units: Units, fx: p.Effects) -> Latent:
+LATENT_DRAWS = ("major", "other", "u_case", "u_key", "u_double", "gamma")  # Latent's fields, in drawing order
+
+
+def hazard_count_means(units: Units, fx: p.Effects) -> dict[str, np.ndarray]:
+    """Means of the Poisson major and other hazard counts (Latent.major, Latent.other)."""
     mu = hazard_mean(units, units.surprise, fx)
     share = major_share(units, units.surprise, fx)
-    n = len(mu)
+    return {"major": mu * share, "other": mu * (1 - share)}
+
+
+def draw_penalty_multiplier(rng: np.random.Generator, n: int, fx: p.Effects) -> np.ndarray:
+    return rng.gamma(fx.penalty_gamma_shape, 1 / fx.penalty_gamma_shape, n)
+
+
+def draw_latent(rngs: Mapping[str, np.random.Generator], units: Units, fx: p.Effects) -> Latent:
+    """Each inspection's random draws: field f from `rngs[f]`, in the order of LATENT_DRAWS.
+
+    One generator under every name draws them one after the other.
+    """
+    means = hazard_count_means(units, fx)
+    n = len(units.risk)
     return Latent(
-        major=rng.poisson(mu * share),
-        other=rng.poisson(mu * (1 - share)),
-        u_case=rng.random(n),
-        u_key=rng.random(n),
-        u_double=rng.random(n),
-        gamma=rng.gamma(fx.penalty_gamma_shape, 1 / fx.penalty_gamma_shape, n),
+        major=rngs["major"].poisson(means["major"]),
+        other=rngs["other"].poisson(means["other"]),
+        u_case=rngs["u_case"].random(n),
+        u_key=rngs["u_key"].random(n),
+        u_double=rngs["u_double"].random(n),
+        gamma=draw_penalty_multiplier(rngs["gamma"], n, fx),
     )
 
 
