@@ -52,6 +52,7 @@ bench: env
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_compressed.py
 	$(BIN)/python benchmarks/record.py
 
 clean:
