@@ -146,7 +146,6 @@ class _Build:
         from ..quality import period_span
 
         dataset = load(self.data_path)
-        validated = snapshot.write(dataset, self.cache_dir / "snapshots" / self.record["data"]["sha256"][:24])
         span = period_span(dataset)
         self.record["data"]["span"] = list(span)
         facts = schema.DataFacts(
@@ -155,6 +154,7 @@ class _Build:
             programs=tuple(sorted(dataset.programs["program"].astype("str").unique())),
         )
         parameters = {s.name: s.resolve(given[s.name], data=facts) for s in self.specs}
+        validated = snapshot.write(dataset, self.cache_dir / "snapshots" / self.record["data"]["sha256"][:24])
         keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
         scope = _common_scope(parameters)
         self.record["scope"] = list(scope) if scope is not None else "differs between pages"

@@ -71,6 +71,7 @@ a { color: #0550ae; }
   ul.parameters { columns: 1; }
   button.toggle-code { float: none; display: block; margin: .5rem 0; }
 }
+p.print-only { display: none; }
 @media print {
   body { font-size: 10pt; line-height: 1.4; }
   button, nav.toc, details.run-record, a.figure-data, details.settings, p.page-nav, a.anchor-link,
@@ -100,7 +101,6 @@ a { color: #0550ae; }
   table[data-print-rows] tbody > tr:nth-child(n+26) { display: none; }  /* PRINTED_ROWS; the rest on screen */
   p.print-only { display: block; font-size: 8pt; color: #57606a; }
 }
-p.print-only { display: none; }
 @page { size: A4; margin: 20mm 16mm 18mm;
   @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt system-ui, sans-serif; } }
 @page wide { size: A4 landscape; }
