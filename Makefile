@@ -32,12 +32,14 @@ lint: env
 	$(BIN)/nbqa ruff notebooks --ignore E402,B018,E501  # a cell ending in an expression displays it; parameters cells hold long defaults
 	$(BIN)/mypy
 
-# The fast suite (everything but `slow`); `test-all` adds the long simulations and the any-data matrix.
+# The fast suite (everything but `slow`): whole test files per worker, so module fixtures are built once.
+# `test-all` adds the report builds, long simulations and the any-data matrix, spread test by test
+# (their costly results are shared across workers: tests/conftest.py, once_per_run).
 test: env $(CHROMIUM)
-	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
 
 test-all: env $(CHROMIUM)
-	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadgroup
+	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist load
 
 $(DATA)/inspections.parquet: | env
 	$(BIN)/analysis synth --out $(DATA)

@@ -30,9 +30,7 @@ from variants import (
 )
 
 from analysis.data import load
-from analysis.report import build
-
-pytestmark = pytest.mark.xdist_group("notebooks")
+from analysis.report import build, pdf
 
 
 @pytest.fixture(scope="module")
@@ -45,28 +43,38 @@ def dataset(world, tmp_path, variant: Variant) -> Path:
     return write_variant(variant, tables, truth, tmp_path / variant.name)
 
 
-def report(world, tmp_path, variant: Variant):
-    result = build(
-        dataset(world, tmp_path, variant),
-        variant.period,
-        out=tmp_path / "reports" / variant.name,
-        jobs=2,
-        allow_failures=True,
-        log=lambda *_: None,
-    )
-    failed = {
-        n.name: f"{n.status}: {n.message.splitlines()[0] if n.message else ''}"
-        for n in result.notebooks
-        if n.status != "ok"
-    }
-    assert not failed, failed
-    return result
+def report(world, once_per_run, variant: Variant) -> Path:
+    """The variant's published report, built once per test run (the matrix and the comparison of
+    estimates read the same variants) and shared by every xdist worker."""
+
+    def make(folder: Path) -> dict:
+        with pytest.MonkeyPatch.context() as patch:  # pages are read here, never report.pdf: Chromium's seconds saved
+            patch.setattr(pdf, "find_chromium", lambda: None)
+            result = build(
+                dataset(world, folder, variant),
+                variant.period,
+                out=folder / "reports" / variant.name,
+                jobs=2,
+                allow_failures=True,
+                log=lambda *_: None,
+            )
+        failed = {
+            n.name: f"{n.status}: {n.message.splitlines()[0] if n.message else ''}"
+            for n in result.notebooks
+            if n.status != "ok"
+        }
+        return {"out": str(result.out), "failed": failed}
+
+    built = once_per_run(f"variant-{variant.name}", make)
+    assert not built["failed"], built["failed"]
+    return Path(built["out"])
 
 
-def page_text(result, notebook: str) -> str:
-    return (result.out / f"{notebook}.html").read_text(encoding="utf-8")
+def page_text(out: Path, notebook: str) -> str:
+    return (out / f"{notebook}.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # loads every variant of the slow matrix (~6 s)
 def test_every_variant_is_contract_valid(world, tmp_path):
     assert len(VARIANTS) >= 25
     for variant in VARIANTS:
@@ -82,40 +90,40 @@ HARD = Variant(
 )
 
 
-def test_report_completes_without_optional_columns_or_programmes(world, tmp_path):
-    result = report(world, tmp_path, HARD)
-    manifest = json.loads((result.out / "manifest.json").read_text())
+@pytest.mark.slow  # a whole report of its own data (~45 s)
+def test_report_completes_without_optional_columns_or_programmes(world, once_per_run):
+    out = report(world, once_per_run, HARD)
+    manifest = json.loads((out / "manifest.json").read_text())
     limits = manifest["limitations"]
     assert limits.get("03_cross_region_enforcement"), "the cross-region study must say it had no programme to study"
-    index = (result.out / "index.html").read_text()
+    index = (out / "index.html").read_text()
     assert "What this data could not support" in index
     for name in ("02_surprise_inspections", "03_cross_region_enforcement", "04_team_expansion"):
-        text = page_text(result, name)
+        text = page_text(out, name)
         assert not re.search(r'class="[^"]*\boutput_error\b', text), name  # no cell ended in an error
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
-def test_report_completes_on_variant(world, tmp_path, variant):
-    result = report(world, tmp_path, variant)
+def test_report_completes_on_variant(world, once_per_run, variant):
+    out = report(world, once_per_run, variant)
     for notebook, sentences in variant.expect.items():
-        text = page_text(result, notebook)
+        text = page_text(out, notebook)
         for sentence in sentences:
             assert sentence in text, f"{variant.name}: {notebook} does not say {sentence!r}"
 
 
-def estimates_of(world, tmp_path, name: str) -> pd.DataFrame:
-    result = report(world, tmp_path, VARIANTS_BY_NAME[name])
-    frame = pd.read_csv(result.out / "estimates.csv")
+def estimates_of(world, once_per_run, name: str) -> pd.DataFrame:
+    frame = pd.read_csv(report(world, once_per_run, VARIANTS_BY_NAME[name]) / "estimates.csv")
     return frame.sort_values(["study", "outcome", "estimand", "method"]).reset_index(drop=True)
 
 
 @pytest.mark.slow
-def test_estimates_do_not_depend_on_row_order_format_or_ids(world, tmp_path):
-    reference = estimates_of(world, tmp_path, "base")
+def test_estimates_do_not_depend_on_row_order_format_or_ids(world, once_per_run):
+    reference = estimates_of(world, once_per_run, "base")
     assert len(reference) > 50
     for name in ("rows-shuffled", "csv", "duckdb", "opaque-ids"):
-        other = estimates_of(world, tmp_path, name)
+        other = estimates_of(world, once_per_run, name)
         pd.testing.assert_frame_equal(
             other[["study", "outcome", "estimand", "method"]], reference[["study", "outcome", "estimand", "method"]]
         )

@@ -153,6 +153,7 @@ def check_coverage(replications: int, seed: int) -> None:
         assert low <= c["clustered"] <= high, report
 
 
+@pytest.mark.slow  # 300 replications (~6 s); test_clustered_intervals_cover_precisely runs 2000
 def test_clustered_intervals_cover_and_independent_ones_do_not():
     """R = 300: band [0.892, 0.988] (binomial standard error 0.013). About 6 s of CPU."""
     check_coverage(replications=300, seed=20240611)

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.report import build
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
+pytestmark = pytest.mark.slow
 
 VARYING = [
     re.compile(r"<details class='run-record'>.*?</details>", re.S),  # build time, timings, paths of the run
@@ -34,31 +34,27 @@ def differences(a, b, name: str) -> str:
     return f"{name}: {int(rows.sum())} rows differ:\n{left[rows].to_string()}\n{right[rows].to_string()}"
 
 
-def test_a_report_built_twice_is_the_same(world_factory, tmp_path):
-    data = world_factory(seed=11, scale=0.3)
-    first, second = (
-        build(
-            data,
-            "2024Q4",
-            out=tmp_path / name,
-            jobs=2,
-            force=True,
-            cache_dir=tmp_path / f"cache-{name}",
-            log=lambda *_: None,
-        )
-        for name in ("first", "second")
+def test_a_report_built_twice_is_the_same(built_report, report_world, tmp_path):
+    first = built_report  # the shared build (conftest.py): every notebook run afresh, as here
+    result = build(
+        report_world,
+        "2024Q4",
+        out=tmp_path / "second",
+        jobs=2,
+        force=True,
+        cache_dir=tmp_path / "cache-second",
+        log=lambda *_: None,
     )
-    assert first.ok and second.ok
+    assert result.ok
+    second = result.out
     for name in ("estimates.csv", "headline.csv", "scorecard.csv"):
-        assert (first.out / name).read_bytes() == (second.out / name).read_bytes(), differences(
-            first.out, second.out, name
-        )
-    pages = sorted(p.name for p in first.out.glob("*.html"))
+        assert (first / name).read_bytes() == (second / name).read_bytes(), differences(first, second, name)
+    pages = sorted(p.name for p in first.glob("*.html"))
     assert len(pages) >= 8
     different = [
         name
         for name in pages
-        if comparable((first.out / name).read_text(encoding="utf-8"))
-        != comparable((second.out / name).read_text(encoding="utf-8"))
+        if comparable((first / name).read_text(encoding="utf-8"))
+        != comparable((second / name).read_text(encoding="utf-8"))
     ]
     assert different == [], f"pages that differ between two builds: {different}"

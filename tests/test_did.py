@@ -92,9 +92,6 @@ def world_results(default_world):
         return design, cross_region.estimates(design), truth
 
 
-pytestmark = pytest.mark.xdist_group("did")
-
-
 def test_callaway_santanna_covers_planted_truth(world_results):
     _, results, truth = world_results
     covered = []

@@ -351,6 +351,7 @@ def tiny_world(directory: Path) -> Path:
     return directory
 
 
+@pytest.mark.slow  # two real notebooks on data of its own
 def test_a_single_inspection_never_reaches_a_reviewer_page(tmp_path):
     from analysis.report import build
 

@@ -272,6 +272,27 @@ def draw(request):
         plt.close(fig)
 
 
+@pytest.fixture(scope="module")
+def drawn(request):
+    """`drawn(name)`: the figure of `name` from its inputs in `CASES`, drawn once for this module and shared
+    by the tests that only read it (drawing is most of their time). Closed when the module is done."""
+    figures_by_name: dict[str, plt.Figure] = {}
+
+    def parts():
+        return request.getfixturevalue("scorecard_parts")
+
+    def get(name: str) -> plt.Figure:
+        if name not in figures_by_name:
+            fig = figure_functions()[name](**CASES[name](parts))
+            fig.canvas.draw()
+            figures_by_name[name] = fig
+        return figures_by_name[name]
+
+    yield get
+    for fig in figures_by_name.values():
+        plt.close(fig)
+
+
 def figure_note(fig: plt.Figure) -> FigureNote:
     note = getattr(fig, "report_note", None)
     assert isinstance(note, FigureNote), "the figure has no note: attach one with plots.note"
@@ -296,8 +317,8 @@ def test_every_figure_is_drawn_literally(name):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_figure_says_what_it_shows(draw, name):
-    fig = draw(name)
+def test_every_figure_says_what_it_shows(drawn, name):
+    fig = drawn(name)
     assert isinstance(fig, plt.Figure)
     note = figure_note(fig)
     assert note.title.strip() and not CODE_NAME.search(note.title), note.title
@@ -314,8 +335,8 @@ def test_every_figure_says_what_it_shows(draw, name):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_figure_texts_are_words_not_code_names(draw, name):
-    fig = draw(name)
+def test_figure_texts_are_words_not_code_names(drawn, name):
+    fig = drawn(name)
     fig.canvas.draw()
     texts = [t.get_text() for t in fig.findobj(Text) if t.get_text()]
     assert not [t for t in texts if CODE_NAME.search(t)], texts
@@ -344,8 +365,8 @@ def _colours(fig: plt.Figure) -> list[tuple[float, float, float]]:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_colours_are_okabe_ito_or_grey(draw, name):
-    fig = draw(name)
+def test_colours_are_okabe_ito_or_grey(drawn, name):
+    fig = drawn(name)
     palette = {tuple(round(c, 3) for c in colour) for colour in OKABE_ITO}
     coloured = {c for c in _colours(fig) if max(c) - min(c) > 1e-3}  # greys (and black, white) aside
     assert coloured <= palette, f"not Okabe-Ito: {sorted(coloured - palette)}"
@@ -483,9 +504,9 @@ LONG = {  # labels longer than their axes: wrapped, never cut at the figure's ed
 
 
 @pytest.mark.parametrize("case", [*(f"{name}|usual" for name in sorted(CASES)), *(f"{n}|long" for n in sorted(LONG))])
-def test_no_text_extends_beyond_the_figure(draw, case):
+def test_no_text_extends_beyond_the_figure(draw, drawn, case):
     name, kind = case.split("|")
-    fig = draw(name, LONG[name]() if kind == "long" else None)
+    fig = draw(name, LONG[name]()) if kind == "long" else drawn(name)
     inside, where = _inside(fig)
     assert inside, f"{name}: text cut off at the figure's edge, {where}"
 
@@ -507,10 +528,10 @@ def test_a_y_label_longer_than_its_axes_is_wrapped(draw):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_text_is_legible_at_the_size_a_report_shows(draw, name):
+def test_text_is_legible_at_the_size_a_report_shows(drawn, name):
     """A report shows a figure at its width in pixels (`WIDTH * DPI`, at most the page's column), so a
     point of text is DPI / 72 pixels: every text is `plots.SMALL` points (about 14 px) or more."""
-    fig = draw(name)
+    fig = drawn(name)
     assert fig.get_dpi() == plots.DPI
     shown = fig.get_figwidth() * fig.get_dpi()
     assert shown <= PAGE_WIDTH, f"{name} is {shown:.0f} px wide: a page shrinks it, and its text with it"
@@ -521,9 +542,9 @@ def test_text_is_legible_at_the_size_a_report_shows(draw, name):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_axis_with_numbers_is_labelled(draw, name):
+def test_every_axis_with_numbers_is_labelled(drawn, name):
     """Numbers on an axis say nothing without its label (quantity and unit): risk grades 1 to 4 too."""
-    fig = draw(name)
+    fig = drawn(name)
     fig.canvas.draw()
     for ax in fig.axes:
         if not ax.get_visible():

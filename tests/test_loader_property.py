@@ -11,6 +11,7 @@ import csv
 import io
 
 import pandas as pd
+import pytest
 from conftest import tiny_tables, write_csv_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,6 +37,9 @@ CORRUPTIONS = {
     "double_penalty": ["", "twice"],
 }
 N_COPIES = 10  # 60 inspections
+
+# A hundred generated datasets, each written and loaded: about 25 s of CPU (make test-all, CI).
+pytestmark = pytest.mark.slow
 
 
 def many_inspections() -> dict[str, pd.DataFrame]:

@@ -381,9 +381,6 @@ def world_cells(default_world):
     return team.panel(load(default_world))
 
 
-pytestmark = pytest.mark.xdist_group("team")
-
-
 def test_elasticities_cover_planted_truth(world_cells):
     from analysis.synth.params import Effects
 

@@ -29,8 +29,6 @@ from analysis import cross_region, did, panel, results, team
 from analysis.data import load
 from analysis.limits import Limitations, Missing, Unavailable
 
-pytestmark = pytest.mark.xdist_group("any-data")
-
 
 @pytest.fixture(scope="module")
 def world(world_factory):
@@ -449,6 +447,7 @@ def test_inputs_that_would_kill_the_kernel_are_design_errors(edit, sentence):
 # --- end to end: both notebooks on data without the programme and without trainees -------------------
 
 
+@pytest.mark.slow  # two real notebooks on data of its own
 def test_report_on_data_without_cross_region_or_trainees(world, tmp_path):
     from analysis.report import build
 

@@ -12,7 +12,7 @@ from analysis.report.index import _changes_html
 from analysis.report.schema import DATA_DIR, PERIOD, NotebookSpec, Param
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
-pytestmark = pytest.mark.xdist_group("notebooks")
+pytestmark = pytest.mark.usefixtures("without_pdf")  # builds of fixture notebooks: no report.pdf (conftest.py)
 
 
 def test_change_table_says_whether_a_move_exceeds_its_uncertainty():
@@ -47,6 +47,7 @@ def test_change_table_says_whether_a_move_exceeds_its_uncertainty():
     assert "within the uncertainty" in markup and "larger than the uncertainty" in markup and "+3,166 yuan" in markup
 
 
+@pytest.mark.slow  # two builds
 def test_next_quarter_compares_with_the_report_beside_it(tiny_dir, tmp_path):
     spec = NotebookSpec("ok", "Fixture ok", (DATA_DIR, PERIOD, Param("label", str, "x", "free text")))
 

@@ -15,7 +15,7 @@ from analysis.report.schema import DATA_DIR, PERIOD, NotebookSpec, Param
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 LABEL = Param("label", str, "x", "free text")
-pytestmark = pytest.mark.xdist_group("notebooks")
+pytestmark = pytest.mark.usefixtures("without_pdf")  # builds of fixture notebooks: no report.pdf (conftest.py)
 
 
 def spec(name: str, timeout: int = 120) -> NotebookSpec:
@@ -60,6 +60,7 @@ def test_bad_parameters_rejected_before_execution(tiny_dir, tmp_path, period, ov
 # --- failures stay with their notebook ---------------------------------------------------
 
 
+@pytest.mark.slow  # a build (~5 s)
 def test_raising_notebook_is_isolated_and_visible(tiny_dir, tmp_path):
     result = run(tiny_dir, tmp_path, ["ok", "broken"])
     status = {n.name: n for n in result.notebooks}
@@ -72,6 +73,7 @@ def test_raising_notebook_is_isolated_and_visible(tiny_dir, tmp_path):
     assert "Fixture broken" in index and "failed" in index and "Fixture ok" in index
 
 
+@pytest.mark.slow  # a build that waits for a kernel to die
 def test_dead_kernel_is_reported_not_waited_on(tiny_dir, tmp_path):
     result = run(tiny_dir, tmp_path, ["dead_kernel", "ok"])
     status = {n.name: n.status for n in result.notebooks}
@@ -79,6 +81,7 @@ def test_dead_kernel_is_reported_not_waited_on(tiny_dir, tmp_path):
     assert (result.out / "dead_kernel.html").exists()
 
 
+@pytest.mark.slow  # waits out an 8 s timeout
 def test_notebook_timeout_stops_it(tiny_dir, tmp_path):
     result = run(tiny_dir, tmp_path, [spec("slow", timeout=8)])
     outcome = result.notebooks[0]
@@ -86,6 +89,7 @@ def test_notebook_timeout_stops_it(tiny_dir, tmp_path):
     assert "timed out" in (result.out / "slow.html").read_text()
 
 
+@pytest.mark.slow  # two builds
 def test_failed_build_leaves_no_staging_and_keeps_the_old_report(tiny_dir, tmp_path, monkeypatch):
     first = run(tiny_dir, tmp_path, ["ok"])
     before = (first.out / "index.html").read_text()
@@ -103,6 +107,7 @@ def test_failed_build_leaves_no_staging_and_keeps_the_old_report(tiny_dir, tmp_p
 # --- results, record, pages -------------------------------------------------------------
 
 
+@pytest.mark.slow  # a build (~4 s)
 def test_estimates_and_run_record(tiny_dir, tmp_path):
     result = run(tiny_dir, tmp_path, ["ok"], overrides={"ok": {"label": "<script>alert(1)</script>"}})
     estimates = pd.read_csv(result.out / "estimates.csv")
@@ -118,6 +123,7 @@ def test_estimates_and_run_record(tiny_dir, tmp_path):
 # --- cache --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # seven builds
 def test_cache_hits_and_each_kind_of_miss(tiny_dir, tmp_path, monkeypatch):
     cached = lambda result: result.notebooks[0].cached  # noqa: E731
     assert not cached(run(tiny_dir, tmp_path, ["ok"]))
@@ -142,6 +148,7 @@ def test_source_digest_notices_a_changed_source_file(tmp_path):
     assert record.source_digest(package) != first
 
 
+@pytest.mark.slow  # two builds
 def test_diff_between_two_reports(tiny_dir, tmp_path):
     a = run(tiny_dir, tmp_path / "a", ["ok"]).out
     b = run(tiny_dir, tmp_path / "b", ["ok"]).out

@@ -27,7 +27,7 @@ from analysis.report.schema import DATA_DIR, PERIOD, NotebookSpec, Param
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 LABEL = Param("label", str, "x", "free text")
-pytestmark = pytest.mark.xdist_group("notebooks")
+pytestmark = pytest.mark.usefixtures("without_pdf")  # builds of fixture notebooks: no report.pdf (conftest.py)
 
 
 def spec(name: str, timeout: int = 120) -> NotebookSpec:
@@ -158,6 +158,7 @@ def test_read_only_parent_is_refused(tiny_dir, tmp_path, monkeypatch):
         run(tiny_dir, tmp_path / "reports" / "2022Q4")
 
 
+@pytest.mark.slow  # two builds
 def test_empty_folder_and_own_report_are_accepted(tiny_dir, tmp_path):
     out = tmp_path / "reports" / "2022Q4"
     out.mkdir(parents=True)
@@ -171,6 +172,7 @@ def test_empty_folder_and_own_report_are_accepted(tiny_dir, tmp_path):
 # --- one build per --out; atomic publish; recovery --------------------------------------------
 
 
+@pytest.mark.slow  # a build (~4 s)
 def test_second_build_on_the_same_out_fails_clearly(tiny_dir, tmp_path, capsys):
     out = tmp_path / "reports" / "2022Q4"
     with publish.locked(out):
@@ -263,6 +265,7 @@ build(sys.argv[1], "2022Q4", out=sys.argv[2], jobs=1, specs=(spec,), notebooks_d
 """
 
 
+@pytest.mark.slow  # a build killed mid-run, then another
 def test_killed_builder_takes_its_workers_and_kernels_with_it(tiny_dir, tmp_path):
     out = tmp_path / "reports" / "2022Q4"
     builder_process = subprocess.Popen(
@@ -295,6 +298,7 @@ def test_killed_builder_takes_its_workers_and_kernels_with_it(tiny_dir, tmp_path
 # --- only good builds are published -----------------------------------------------------------
 
 
+@pytest.mark.slow  # four builds
 def test_failed_build_keeps_the_last_good_report(tiny_dir, tmp_path):
     out = tmp_path / "reports" / "2022Q4"
     good = run(tiny_dir, out)
@@ -309,6 +313,7 @@ def test_failed_build_keeps_the_last_good_report(tiny_dir, tmp_path):
     assert again.ok and good.ok and not publish.triage_path(out).exists()  # superseded triage folder removed
 
 
+@pytest.mark.slow  # a build (~4 s)
 def test_failed_build_cli_says_where_it_is(tiny_dir, tmp_path, fixture_notebooks, capsys):
     out = tmp_path / "reports" / "2022Q4"
     fixture_notebooks("broken")
@@ -321,6 +326,7 @@ def test_failed_build_cli_says_where_it_is(tiny_dir, tmp_path, fixture_notebooks
 # --- the data must not change under the build ------------------------------------------------
 
 
+@pytest.mark.slow  # two builds
 def test_data_changed_during_the_build_is_not_published_or_cached(tiny_dir, tmp_path, monkeypatch):
     out = tmp_path / "reports" / "2022Q4"
     real = builder._execute_all
@@ -340,6 +346,7 @@ def test_data_changed_during_the_build_is_not_published_or_cached(tiny_dir, tmp_
     assert rebuilt.ok and not rebuilt.notebooks[0].cached
 
 
+@pytest.mark.slow  # three builds
 def test_truth_file_is_part_of_the_fingerprint(tiny_dir, tmp_path):
     out = tmp_path / "reports" / "2022Q4"
     assert run(tiny_dir, out).ok
@@ -349,6 +356,7 @@ def test_truth_file_is_part_of_the_fingerprint(tiny_dir, tmp_path):
     assert not changed.up_to_date and not changed.notebooks[0].cached
 
 
+@pytest.mark.slow  # a build (~4 s)
 def test_foreign_truth_file_does_not_break_the_run_record(tiny_dir, tmp_path):
     (tiny_dir / "truth.json").write_text("this is not JSON")
     result = run(tiny_dir, tmp_path / "reports" / "2022Q4")
@@ -358,6 +366,7 @@ def test_foreign_truth_file_does_not_break_the_run_record(tiny_dir, tmp_path):
 # --- disk full, missing data, and other errors become messages --------------------------------
 
 
+@pytest.mark.slow  # two builds
 def test_disk_full_is_a_message_and_the_old_report_survives(tiny_dir, tmp_path, monkeypatch, fixture_notebooks, capsys):
     out = tmp_path / "reports" / "2022Q4"
     assert run(tiny_dir, out).ok
@@ -406,6 +415,7 @@ def test_cache_evicts_least_recently_used_entries(tmp_path):
     assert cache.prune(tmp_path, limit_bytes=500) == [recent]
 
 
+@pytest.mark.slow  # two builds
 def test_build_prunes_its_cache(tiny_dir, tmp_path):
     out = tmp_path / "reports" / "2022Q4"
     run(tiny_dir, out, cache_limit_bytes=1)  # nothing fits: the entry just written is evicted

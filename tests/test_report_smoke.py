@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from analysis.report import build
-
 
 @pytest.fixture(scope="module")
-def small_world(world_factory):
-    return world_factory(seed=11, scale=0.3)
+def small_world(report_world):
+    return report_world  # the world of the shared report (conftest.py)
 
 
-@pytest.mark.xdist_group("notebooks")
-def test_default_report_builds(small_world, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    out = Path("reports") / "2024Q4"  # relative, as `make report` passes it
-    result = build(small_world, "2024Q4", out=out, jobs=2, log=lambda *_: None)
-    assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
+@pytest.mark.slow  # reads the shared full report (conftest.built_report: one build per run, ~45 s)
+def test_default_report_builds(built_report):
+    out = built_report  # every notebook, all "ok", out given relative as `make report` passes it (conftest.py)
     for name in ("index.html", "00_data_quality.html", "01_reform_overview.html", "manifest.json", "estimates.csv"):
         assert (out / name).exists(), name
     manifest = json.loads((out / "manifest.json").read_text())
@@ -41,7 +35,7 @@ def test_default_report_builds(small_world, tmp_path, monkeypatch):
         assert words in text[finding : finding + 600], name  # the page opens with what it found
 
 
-@pytest.mark.xdist_group("notebooks")
+@pytest.mark.slow  # two notebooks, each in a kernel of its own (~5 s each)
 @pytest.mark.parametrize("name", ["00_data_quality", "01_reform_overview"])
 def test_notebook_runs_top_to_bottom_with_its_own_defaults(small_world, monkeypatch, name):
     """As a researcher would run it: no injected parameters, data from $ANALYSIS_DATA."""
@@ -61,9 +55,18 @@ def test_notebook_runs_top_to_bottom_with_its_own_defaults(small_world, monkeypa
 
 
 def test_default_data_is_generated_on_first_use(tmp_path, monkeypatch):
-    from analysis import paths
+    from analysis import paths, synth
 
     monkeypatch.delenv(paths.DATA_ENV, raising=False)
     monkeypatch.setattr(paths, "DEFAULT_DATA", tmp_path / "default")
+    calls, write_dataset = [], synth.write_dataset
+
+    def write_small(out, **options):  # the point is that it is written; scale 1 takes many seconds
+        calls.append((out, options))
+        return write_dataset(out, scale=0.02)
+
+    monkeypatch.setattr(synth, "write_dataset", write_small)
     resolved = paths.resolve_data("")
     assert resolved == tmp_path / "default" and (resolved / "inspections.parquet").exists()
+    assert calls == [(tmp_path / "default", {})]  # the default world: default seed and scale
+    assert paths.resolve_data("") == resolved and len(calls) == 1  # generated once, then found

@@ -77,7 +77,7 @@ def test_an_existing_snapshot_is_kept_and_an_incomplete_one_ignored(faulty_dir, 
     assert_same_dataset(snapshot.read(snapshot.write(dataset, folder)), dataset)
 
 
-@pytest.mark.xdist_group("notebooks")
+@pytest.mark.slow  # a real notebook on data of its own
 def test_a_report_build_validates_once_and_its_kernels_read_the_snapshot(tiny_dir, tmp_path):
     """The kernels' `load` must return the runner's snapshot: plant one whose accounting no read of the files
     could give, and find it on the data quality page."""

@@ -33,8 +33,6 @@ from analysis.data import load
 from analysis.diagnostics import e_value
 from analysis.limits import Limitations, Missing, Unavailable
 
-pytestmark = pytest.mark.xdist_group("surprise-any-data")
-
 NO_RISK = "No inspection up to 2024Q4 has a risk grade (column risk_level), so risk grades are not adjusted for."
 NO_SIZE = (
     "No inspection up to 2024Q4 has an enterprise size (column enterprise_size), so enterprise sizes are not "
@@ -303,6 +301,7 @@ def test_disclosure_control_still_withholds_small_subgroups(world, tmp_path):
     assert surprise.withheld(groups, Missing("x", "y")) == [groups.withheld]
 
 
+@pytest.mark.slow  # a real notebook on data of its own
 def test_notebook_page_says_what_it_could_not_do(world, tmp_path):
     """End to end: notebook 02 through the report runner on data without risk grades or campaigns."""
     from analysis.report import build

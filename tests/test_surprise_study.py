@@ -9,8 +9,6 @@ from analysis import surprise
 from analysis.data import Dataset
 from analysis.synth import simulate
 
-pytestmark = pytest.mark.xdist_group("surprise")  # one worker builds the default world once
-
 
 def as_dataset(world) -> Dataset:
     """The in-memory world through the same typing the loader gives (via CSV-free route)."""

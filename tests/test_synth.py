@@ -64,10 +64,10 @@ def test_truth_lists_every_required_estimand(default_world):
 def test_same_seed_gives_byte_identical_files(tmp_path):
     digests = []
     for run in ("a", "b"):
-        write_dataset(tmp_path / run, seed=7, scale=0.3)
+        write_dataset(tmp_path / run, seed=7, scale=0.05)
         digests.append({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted((tmp_path / run).iterdir())})
     assert digests[0] == digests[1]
-    write_dataset(tmp_path / "c", seed=8, scale=0.3)
+    write_dataset(tmp_path / "c", seed=8, scale=0.05)
     assert (
         hashlib.sha256((tmp_path / "c" / "inspections.parquet").read_bytes()).hexdigest()
         != digests[0]["inspections.parquet"]

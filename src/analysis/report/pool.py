@@ -28,6 +28,9 @@ KERNEL_ENV = {
     "MKL_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
     "RAYON_NUM_THREADS": "1",
+    # A fixed string-hash seed: the order in which sets of names are visited (fixed effects among
+    # them) is then the same in every kernel, and so are iterative fits that stop at a tolerance.
+    "PYTHONHASHSEED": "0",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures inline whatever the caller set
 }
