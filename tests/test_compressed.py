@@ -173,6 +173,34 @@ def test_study_estimates_equal_the_rows(study, propensity_model, cluster):
     assert_same(fast, rows, f"study, {propensity_model}, cluster={cluster}")
 
 
+@pytest.mark.parametrize("propensity_model", ["logit", "probit"])
+def test_study_propensity_scores_equal_the_rows(study, propensity_model):
+    """The overlap plot's scores: fitted on cells (`surprise.propensity_scores`) as on the rows."""
+    from analysis.diagnostics import propensity_scores
+
+    table, _ = study
+    design = surprise.Design(propensity_model=propensity_model)
+    rows = propensity_scores(table, surprise.TREATMENT, list(design.propensity_covariates), propensity_model)
+    np.testing.assert_allclose(surprise.propensity_scores(table, design), rows, rtol=RTOL, atol=0)
+
+
+@pytest.mark.parametrize("by", ["industry", "risk_level", "province"])
+def test_study_subgroup_effects_equal_the_rows(study, monkeypatch, by):
+    """`surprise.heterogeneity` compresses once and splits the cells by level: each level's estimate
+    equals the one from that level's rows (here forced by making every compression refuse)."""
+    table, _ = study
+    design = surprise.Design(cluster="region_id")
+    from_cells = surprise.heterogeneity(table, "case_filed", by, min_group=50, design=design)
+    assert from_cells["estimate"].notna().sum() >= 3  # several levels estimated, so the split is tested
+
+    def refuse(*args, **kwargs):
+        raise NotCompressible("forced: use the rows")
+
+    monkeypatch.setattr(compressed, "cell_statistics", refuse)
+    from_rows = surprise.heterogeneity(table, "case_filed", by, min_group=50, design=design)
+    pd.testing.assert_frame_equal(from_cells, from_rows, rtol=RTOL, atol=0)
+
+
 # --- (c) DuckDB from Parquet and from pandas give the same table -----------------------------
 
 

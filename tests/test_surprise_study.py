@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import surprise
@@ -90,3 +91,19 @@ def test_aipw_interval_covers_truth_about_95_percent_of_the_time():
     coverage = np.mean(hits)
     # 120 Bernoulli(0.95) draws: sd 0.02; accept 0.88-1.0 (about -3.5 sd)
     assert coverage >= 0.88, coverage
+
+
+def test_text_columns_are_built_per_distinct_value_as_per_row():
+    """`study_table`'s text columns (`surprise._as_text`) equal converting every row: categories,
+    optional integers with gaps, a mapping, and the label for a missing value."""
+    grades = pd.Series([3, None, 1, 3, None], dtype="Int64", index=[10, 11, 12, 13, 14])
+    assert surprise._as_text(grades, missing="not recorded").tolist() == ["3", "not recorded", "1", "3", "not recorded"]
+    regions = pd.Series(["b", "a", "b", None], dtype="category")
+    as_text = surprise._as_text(regions)
+    assert as_text.dtype == "str" and as_text.iloc[:3].tolist() == ["b", "a", "b"] and pd.isna(as_text.iloc[3])
+    assert surprise._as_text(regions, {"a": "Hunan", "b": "Jiangsu"}).iloc[:3].tolist() == [
+        "Jiangsu",
+        "Hunan",
+        "Jiangsu",
+    ]
+    assert surprise._as_text(grades, missing="?").index.tolist() == grades.index.tolist()

@@ -229,6 +229,42 @@ def cell_statistics(
     return cells.drop(columns=[f"count_{y}" for y in outcomes])
 
 
+def propensity_scores_compressed(
+    cells: pd.DataFrame, treatment: str, covariates: Covariates, model: str = "logit"
+) -> pd.DataFrame:
+    """The fitted propensity of each covariate cell, from cell counts alone.
+
+    The model and fit of `estimate_many_compressed` (the same numbers as `ate`'s on the rows),
+    without its overlap check: scores near 0 or 1 are what an overlap plot is there to show.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        `cell_statistics` of the rows (any outcomes, any cluster).
+    treatment : str
+        The treatment column.
+    covariates : list of str or str
+        The propensity model's covariates (columns or a formula).
+    model : str
+        "logit" or "probit".
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per covariate cell and arm: the covariate columns, the treatment and ``score``.
+
+    Raises
+    ------
+    ate.OverlapError
+        The model cannot be fitted (the covariates predict treatment perfectly).
+    """
+    _check_options(["ipw"], ["ATE"], model)
+    table = _Cells(cells, [], treatment, covariate_columns(covariates), None)
+    x, _ = _design(table, covariates, model)
+    fit = _Propensity(table, x, model, overlap_tolerance=0.0)
+    return table.frame.assign(score=fit.score)
+
+
 def _cell_columns(covariates: Covariates, propensity_covariates: Covariates | None) -> list[str]:
     spec = [] if propensity_covariates is None else covariate_columns(propensity_covariates)
     return list(dict.fromkeys([*covariate_columns(covariates), *spec]))

@@ -73,20 +73,37 @@ def ipw_weights(scores: np.ndarray, treated: np.ndarray, estimand: str = "ATE") 
 def balance(
     df: pd.DataFrame, treatment: str, covariates: list[str], scores: np.ndarray, estimand: str = "ATE"
 ) -> pd.DataFrame:
-    """Standardized mean differences of each covariate (dummy) before and after weighting."""
-    x = design_matrix(df, covariates).drop(columns="const")
+    """Standardized mean differences of each covariate (dummy) before and after weighting.
+
+    Worked out on the distinct covariate values per arm (their counts and summed weights), not
+    row by row: the same numbers, without a dummy matrix as long as the data.
+    """
     t = df[treatment].astype(bool).to_numpy()
-    w = ipw_weights(scores, t, estimand)
+    cells = (
+        df[covariates]
+        .assign(_treated=t, _n=1.0, _w=ipw_weights(scores, t, estimand))
+        .groupby([*covariates, "_treated"], observed=True, dropna=False, sort=True)[["_n", "_w"]]
+        .sum()
+        .reset_index()
+    )
+    x = design_matrix(cells, covariates).drop(columns="const")
+    treated, n, w = cells["_treated"].to_numpy(dtype=bool), cells["_n"].to_numpy(), cells["_w"].to_numpy()
     rows = []
     for name in x.columns:
-        v = x[name].to_numpy()
-        pooled_sd = np.sqrt((v[t].var() + v[~t].var()) / 2)
+        v = x[name].to_numpy(dtype=float)
+        (mean_t, var_t), (mean_c, var_c) = (_moments(v[arm], n[arm]) for arm in (treated, ~treated))
+        pooled_sd = np.sqrt((var_t + var_c) / 2)
         if pooled_sd == 0:
             continue
-        before = (v[t].mean() - v[~t].mean()) / pooled_sd
-        after = (np.average(v[t], weights=w[t]) - np.average(v[~t], weights=w[~t])) / pooled_sd
-        rows.append({"covariate": name, "smd_before": before, "smd_after": after})
+        after = np.average(v[treated], weights=w[treated]) - np.average(v[~treated], weights=w[~treated])
+        rows.append({"covariate": name, "smd_before": (mean_t - mean_c) / pooled_sd, "smd_after": after / pooled_sd})
     return pd.DataFrame(rows)
+
+
+def _moments(values: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """Mean and variance (divided by the count, as numpy's) of values that occur `counts` times each."""
+    mean = np.average(values, weights=counts)
+    return mean, np.average((values - mean) ** 2, weights=counts)
 
 
 def e_value(estimate: Estimate, outcome_sd: float | None = None) -> dict:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
@@ -30,6 +31,7 @@ from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
 from .metrics import quarters_of
+from .quarter import Quarter
 from .registry import STUDIES_BY_NAME
 
 STUDY = "surprise"
@@ -150,33 +152,32 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     >>> table[["region_id", "quarter", "surprise", "case_filed"]].head(2)  # doctest: +SKIP
     """
     inspections = dataset.inspections
-    quarter = quarters_of(inspections["inspection_date"])
-    risk = inspections["risk_level"].astype("float")
+    quarter = quarters_of(inspections["inspection_date"]).asi8  # quarters since 1970Q1
+    keep = quarter <= Quarter.parse(last_period).ordinal if last_period else np.ones(len(quarter), dtype=bool)
+    inspections, quarter = inspections[keep], quarter[keep]
+    region = _as_text(inspections["region_id"])
     table = pd.DataFrame(
         {
-            "inspection_id": inspections["inspection_id"].astype("str").to_numpy(),
-            "region_id": inspections["region_id"].astype("str").to_numpy(),
-            "province": inspections["region_id"].astype("str").map(dataset.province_by_region()).to_numpy(),
-            "inspection_date": inspections["inspection_date"].to_numpy(),
-            "surprise": inspections["surprise"].to_numpy(),
-            "hazards_found": inspections["hazards_found"].to_numpy(dtype=float),
-            "major_hazard_found": (inspections["major_hazards"] > 0).to_numpy(dtype=float),
-            "case_filed": inspections["case_filed"].to_numpy(dtype=float),
-            "penalty_amount": inspections["penalty_amount"].to_numpy(dtype=float),
+            "inspection_id": _as_text(inspections["inspection_id"]),
+            "region_id": region,
+            "province": _as_text(inspections["region_id"], dataset.province_by_region()),
+            "inspection_date": inspections["inspection_date"],
+            "surprise": inspections["surprise"],
+            "hazards_found": inspections["hazards_found"].astype(float),
+            "major_hazard_found": (inspections["major_hazards"] > 0).astype(float),
+            "case_filed": inspections["case_filed"].astype(float),
+            "penalty_amount": inspections["penalty_amount"].astype(float),
             # grades as categories: no linearity assumed
-            "risk_level": np.where(risk.isna(), NOT_RECORDED, risk.fillna(0).astype(int).astype(str)),
-            "industry": inspections["industry"].astype("str").to_numpy(),
-            "enterprise_size": np.where(
-                inspections["enterprise_size"].isna(), NOT_RECORDED, inspections["enterprise_size"].astype("str")
-            ),
-            "campaign_active": _in_force(dataset, "surprise_campaign", inspections["region_id"], quarter),
-            "quarter": quarter.astype(str),
+            "risk_level": _as_text(inspections["risk_level"], missing=NOT_RECORDED),
+            "industry": _as_text(inspections["industry"]),
+            "enterprise_size": _as_text(inspections["enterprise_size"], missing=NOT_RECORDED),
+            "campaign_active": _in_force(dataset, "surprise_campaign", region, quarter),
+            "quarter": _as_text(pd.Series(pd.PeriodIndex.from_ordinals(quarter, freq="Q-DEC"), index=region.index)),
         },
         index=inspections.index,
     )
     if last_period:
-        later = int((table["quarter"] > last_period).sum())
-        table = table[table["quarter"] <= last_period]
+        later = int((~keep).sum())
         table.attrs["left_out"] = {f"inspected after {last_period}": later} if later else {}
     notes = []
     for column, words in OPTIONAL_COVARIATES.items():
@@ -196,12 +197,41 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     return table, notes
 
 
-def _in_force(dataset: Dataset, program: str, region_id: pd.Series, quarter: pd.PeriodIndex) -> np.ndarray:
-    """1.0 where `program` was in force for the inspection's region and quarter, else 0.0."""
-    regions = set(region_id.astype(str).unique())
-    if not regions & set(dataset.program_starts(program)):  # no inspected region ran it: nothing to look up
+def _in_force(dataset: Dataset, program: str, region_id: pd.Series, quarter: np.ndarray) -> np.ndarray:
+    """1.0 where `program` was in force for the inspection's region and quarter (an ordinal), else 0.0."""
+    starts = {region: Quarter.parse(start).ordinal for region, start in dataset.program_starts(program).items()}
+    if not starts:
         return np.zeros(len(region_id))
-    return dataset.in_force(program, region_id, quarter.astype(str)).astype(float)
+    codes, regions = _distinct(region_id)
+    never = 10**9  # an ordinal far beyond any quarter: a region that never ran it
+    start = regions.map(starts).fillna(never).to_numpy(dtype=np.int64)
+    return (quarter >= start[codes]).astype(float)
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each value's index into the distinct values (-1 where missing), and the distinct values as text."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    return codes, pd.Series(distinct, dtype=object).astype(str)
+
+
+def _as_text(values: pd.Series, mapping: dict | pd.Series | None = None, missing: str | None = None) -> pd.Series:
+    """`values` as text, mapped through `mapping` when given, with `missing` where a value is missing.
+
+    Worked out once per distinct value, then spread to the rows by Arrow: tens of millions of rows
+    take a fraction of a second, where converting each row takes seconds.
+    """
+    if mapping is None and missing is None and values.dtype == "str":
+        return values
+    codes, labels = _distinct(values)
+    if mapping is not None:
+        labels = labels.map(mapping)
+    dictionary = pa.array(labels.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    if missing is not None:
+        codes = np.where(codes < 0, len(labels), codes)
+        dictionary = pa.concat_arrays([dictionary, pa.array([missing], type=pa.large_string())])
+    indices = pa.array(codes, mask=codes < 0)
+    text = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
+    return pd.Series(text, index=values.index, dtype="str")
 
 
 def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series) -> pd.Series:
@@ -633,13 +663,26 @@ def describe(table: pd.DataFrame, period: str, notes: Sequence[str] = ()) -> dis
 
 def propensity_scores(table: pd.DataFrame, design: Design = DEFAULT) -> np.ndarray:
     """Each inspection's estimated probability of an unannounced visit (the estimators' propensity model)."""
-    from .diagnostics import propensity_scores as scores
-
     _require_comparison(table)
     try:
-        return scores(table, TREATMENT, _spec(design.propensity_covariates), design.propensity_model)
+        return _scores(table, design)
     except OverlapError as err:
         raise Unavailable(_no_overlap(table, design)) from err
+
+
+def _scores(table: pd.DataFrame, design: Design) -> np.ndarray:
+    """The propensity model fitted on cell counts when its covariates are categorical (the estimators'
+    fit, in a fraction of the time), on the rows otherwise."""
+    from .diagnostics import propensity_scores as from_rows
+
+    covariates = _spec(design.propensity_covariates)
+    try:
+        cells = compressed.cell_statistics(table, [], TREATMENT, covariates)
+    except (compressed.NotCompressible, ValueError):  # continuous covariates, or gaps the rows will name
+        return from_rows(table, TREATMENT, covariates, design.propensity_model)
+    fitted = compressed.propensity_scores_compressed(cells, TREATMENT, covariates, design.propensity_model)
+    keys = [column for column in fitted.columns if column != "score"]
+    return table[keys].merge(fitted, on=keys, how="left", validate="many_to_one")["score"].to_numpy()
 
 
 def overlap_figure(scores: np.ndarray, table: pd.DataFrame):
@@ -696,18 +739,20 @@ def heterogeneity(
     table: pd.DataFrame, outcome: str, by: str, method: str = "aipw", min_group: int = 500, design: Design = DEFAULT
 ) -> pd.DataFrame:
     """The effect within each level of `by` (groups smaller than `min_group` are reported, not estimated)."""
+    arms = pd.crosstab(table[by], table[TREATMENT]).reindex(columns=[False, True], fill_value=0)
+    distinct = table.groupby(by, observed=True)[outcome].nunique()
+    estimate = _estimator_by_level(table, outcome, by, method, design)
     rows = []
-    for level, group in table.groupby(by, observed=True):
-        row = {by: level, "n_obs": len(group), "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "note": ""}
-        if len(group) < min_group or group[TREATMENT].nunique() < 2:
+    for level, counts in arms.iterrows():
+        row = {by: level, "n_obs": int(counts.sum()), "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+        row["note"] = ""
+        if row["n_obs"] < min_group or (counts == 0).any():
             row["note"] = TOO_FEW
-        elif _constant(group, outcome):
+        elif distinct[level] < 2:
             row["note"] = "the outcome does not vary in this group"
         else:
             try:
-                est = estimate_many(
-                    group, [outcome], TREATMENT, _spec(design.covariates), [method], **design.fit_options()
-                )[0]
+                est = estimate(level)
                 row.update(estimate=est.estimate, ci_low=est.ci_low, ci_high=est.ci_high)
             except OverlapError:
                 row["note"] = "some sites here got only one kind of visit (no overlap)"
@@ -715,6 +760,32 @@ def heterogeneity(
                 row["note"] = str(err)
         rows.append(row)
     return pd.DataFrame(rows, columns=[by, "n_obs", "estimate", "ci_low", "ci_high", "note"])
+
+
+def _estimator_by_level(table: pd.DataFrame, outcome: str, by: str, method: str, design: Design):
+    """`estimate(level)`: the ATE of `method` among the inspections with that level of `by`.
+
+    With categorical covariates the rows are compressed once, with `by` as one more cell column,
+    and each level is estimated from its own cells (the same numbers as from its rows, without a
+    pass over the rows per level); otherwise each level is estimated from its rows.
+    """
+    covariates, options = _spec(design.covariates), design.fit_options()
+    propensity = options["propensity_covariates"]
+    cell_columns = [*covariate_columns(propensity if propensity is not None else covariates), by]
+    try:
+        cells = compressed.cell_statistics(
+            table,
+            [outcome],
+            TREATMENT,
+            covariates,
+            propensity_covariates=cell_columns,
+            cluster=options["cluster"] or None,
+        )
+    except (compressed.NotCompressible, ValueError):  # continuous covariates, or gaps the rows will name
+        return lambda level: _estimate_many(table[table[by] == level], [outcome], [method], ["ATE"], design)[0]
+    return lambda level: compressed.estimate_many_compressed(
+        cells[cells[by] == level], [outcome], TREATMENT, covariates, [method], ["ATE"], **options
+    )[0]
 
 
 def subgroup_table(

@@ -157,6 +157,8 @@ class _Build:
         validated = snapshot.write(dataset, self.cache_dir / "snapshots" / self.record["data"]["sha256"][:24])
         keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
         scope = _common_scope(parameters)
+        headline = _headline(dataset.within(scope or ()), self.period, self.record["min_cell_size"])
+        del dataset  # the kernels read the snapshot: the builder need not hold every row while they run
         self.record["scope"] = list(scope) if scope is not None else "differs between pages"
         staging = publish.new_staging(self.out)
         try:
@@ -185,7 +187,6 @@ class _Build:
             csvout.write_csv(estimates, staging / "estimates.csv")
             for download in results.downloads(staging / "results"):  # e.g. scorecard.csv, beside estimates.csv
                 shutil.copy2(download, staging / download.name)
-            headline = _headline(dataset.within(scope or ()), self.period, self.record["min_cell_size"])
             csvout.write_csv(headline, staging / "headline.csv")
             self._write_index(staging, headline, estimates)
             return self._publish(staging, outcomes)
