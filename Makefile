@@ -55,6 +55,7 @@ bench: env
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_compressed.py
+	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/record.py
 
 clean:
