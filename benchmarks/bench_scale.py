@@ -17,6 +17,7 @@ Run: .venv/bin/python benchmarks/bench_scale.py [--scale 24] [--repeats 1]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -68,14 +69,10 @@ def tree_peak(command: list[str]) -> tuple[float, float]:
     root, peak = psutil.Process(process.pid), 0
     while process.poll() is None:
         total = 0
-        try:
+        with contextlib.suppress(psutil.Error):  # the tree changes while it is read
             for member in [root, *root.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += member.memory_info().rss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            pass
         peak = max(peak, total)
         time.sleep(0.2)
     if process.returncode:
