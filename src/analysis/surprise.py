@@ -733,6 +733,7 @@ def balance_reading(frame: pd.DataFrame) -> display.Html:
 
 
 TOO_FEW = "too few inspections to estimate"
+INTERVAL = ("estimate", "ci_low", "ci_high")
 
 
 def heterogeneity(
@@ -744,8 +745,7 @@ def heterogeneity(
     estimate = _estimator_by_level(table, outcome, by, method, design)
     rows = []
     for level, counts in arms.iterrows():
-        row = {by: level, "n_obs": int(counts.sum()), "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-        row["note"] = ""
+        row = {by: level, "n_obs": int(counts.sum()), "note": ""} | dict.fromkeys(INTERVAL, np.nan)
         if row["n_obs"] < min_group or (counts == 0).any():
             row["note"] = TOO_FEW
         elif distinct[level] < 2:
