@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from analysis import surprise
+from analysis.columns import as_text, quarter_labels
 from analysis.data import Dataset
+from analysis.quarter import Quarter
 from analysis.synth import simulate
 
 
@@ -94,16 +96,15 @@ def test_aipw_interval_covers_truth_about_95_percent_of_the_time():
 
 
 def test_text_columns_are_built_per_distinct_value_as_per_row():
-    """`study_table`'s text columns (`surprise._as_text`) equal converting every row: categories,
+    """`study_table`'s text columns (`analysis.columns.as_text`) equal converting every row: categories,
     optional integers with gaps, a mapping, and the label for a missing value."""
     grades = pd.Series([3, None, 1, 3, None], dtype="Int64", index=[10, 11, 12, 13, 14])
-    assert surprise._as_text(grades, missing="not recorded").tolist() == ["3", "not recorded", "1", "3", "not recorded"]
+    assert as_text(grades, missing="not recorded").tolist() == ["3", "not recorded", "1", "3", "not recorded"]
     regions = pd.Series(["b", "a", "b", None], dtype="category")
-    as_text = surprise._as_text(regions)
-    assert as_text.dtype == "str" and as_text.iloc[:3].tolist() == ["b", "a", "b"] and pd.isna(as_text.iloc[3])
-    assert surprise._as_text(regions, {"a": "Hunan", "b": "Jiangsu"}).iloc[:3].tolist() == [
-        "Jiangsu",
-        "Hunan",
-        "Jiangsu",
-    ]
-    assert surprise._as_text(grades, missing="?").index.tolist() == grades.index.tolist()
+    text = as_text(regions)
+    assert text.dtype == "str" and text.iloc[:3].tolist() == ["b", "a", "b"] and pd.isna(text.iloc[3])
+    provinces = as_text(regions, {"a": "Hunan", "b": "Jiangsu"})
+    assert provinces.iloc[:3].tolist() == ["Jiangsu", "Hunan", "Jiangsu"]
+    quarters = quarter_labels(np.array([Quarter.parse("2024Q4").ordinal, Quarter.parse("2019Q1").ordinal]))
+    assert quarters.tolist() == ["2024Q4", "2019Q1"]
+    assert as_text(grades, missing="?").index.tolist() == grades.index.tolist()

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import did
+from . import columns, did
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, name_list, region_names, suppress
 from .display import Html, table
 from .limits import Missing, Unavailable
 from .metrics import quarters_of, region_quarter
+from .quarter import Quarter
 from .registry import STUDIES_BY_NAME
 
 STUDY = "cross_region"
@@ -744,21 +745,22 @@ def capture_check(
     from .panel import feols
 
     inspections = dataset.inspections
-    quarter = quarters_of(inspections["inspection_date"]).astype(str)
+    quarter = quarters_of(inspections["inspection_date"]).asi8
+    if last_period:
+        keep = quarter <= Quarter.parse(last_period).ordinal
+        inspections, quarter = inspections[keep], quarter[keep]
     data = pd.DataFrame(
         {
-            "region": inspections["region_id"].astype(str).to_numpy(),
-            "quarter": quarter,
+            "region": columns.as_text(inspections["region_id"]).array,
+            "quarter": columns.quarter_labels(quarter).array,
             "outside_team": inspections["cross_region"].to_numpy(dtype=float),
             "case_filed": inspections["case_filed"].to_numpy(dtype=float),
             "penalty_amount": inspections["penalty_amount"].to_numpy(),
             "major_hazard_found": (inspections["major_hazards"] > 0).to_numpy(dtype=float),
         }
     )
-    if last_period:
-        data = data[data["quarter"] <= last_period]
-    mixed = data.groupby(["region", "quarter"])["outside_team"].transform(lambda s: 0 < s.mean() < 1)
-    data = data[mixed.astype(bool)]
+    outside_share = data.groupby(["region", "quarter"])["outside_team"].transform("mean")
+    data = data[(outside_share > 0) & (outside_share < 1)]
     if data.empty:
         raise Unavailable(
             "no region and quarter had inspections by both outside and local teams"

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
+from .columns import as_text, distinct, quarter_labels
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
@@ -155,12 +155,12 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     quarter = quarters_of(inspections["inspection_date"]).asi8  # quarters since 1970Q1
     keep = quarter <= Quarter.parse(last_period).ordinal if last_period else np.ones(len(quarter), dtype=bool)
     inspections, quarter = inspections[keep], quarter[keep]
-    region = _as_text(inspections["region_id"])
+    region = as_text(inspections["region_id"])
     table = pd.DataFrame(
         {
-            "inspection_id": _as_text(inspections["inspection_id"]),
+            "inspection_id": as_text(inspections["inspection_id"]),
             "region_id": region,
-            "province": _as_text(inspections["region_id"], dataset.province_by_region()),
+            "province": as_text(inspections["region_id"], dataset.province_by_region()),
             "inspection_date": inspections["inspection_date"],
             "surprise": inspections["surprise"],
             "hazards_found": inspections["hazards_found"].astype(float),
@@ -168,11 +168,11 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
             "case_filed": inspections["case_filed"].astype(float),
             "penalty_amount": inspections["penalty_amount"].astype(float),
             # grades as categories: no linearity assumed
-            "risk_level": _as_text(inspections["risk_level"], missing=NOT_RECORDED),
-            "industry": _as_text(inspections["industry"]),
-            "enterprise_size": _as_text(inspections["enterprise_size"], missing=NOT_RECORDED),
+            "risk_level": as_text(inspections["risk_level"], missing=NOT_RECORDED),
+            "industry": as_text(inspections["industry"]),
+            "enterprise_size": as_text(inspections["enterprise_size"], missing=NOT_RECORDED),
             "campaign_active": _in_force(dataset, "surprise_campaign", region, quarter),
-            "quarter": _as_text(pd.Series(pd.PeriodIndex.from_ordinals(quarter, freq="Q-DEC"), index=region.index)),
+            "quarter": quarter_labels(quarter, region.index),
         },
         index=inspections.index,
     )
@@ -202,36 +202,10 @@ def _in_force(dataset: Dataset, program: str, region_id: pd.Series, quarter: np.
     starts = {region: Quarter.parse(start).ordinal for region, start in dataset.program_starts(program).items()}
     if not starts:
         return np.zeros(len(region_id))
-    codes, regions = _distinct(region_id)
+    codes, regions = distinct(region_id)
     never = 10**9  # an ordinal far beyond any quarter: a region that never ran it
     start = regions.map(starts).fillna(never).to_numpy(dtype=np.int64)
     return (quarter >= start[codes]).astype(float)
-
-
-def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Each value's index into the distinct values (-1 where missing), and the distinct values as text."""
-    codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    return codes, pd.Series(distinct, dtype=object).astype(str)
-
-
-def _as_text(values: pd.Series, mapping: dict | pd.Series | None = None, missing: str | None = None) -> pd.Series:
-    """`values` as text, mapped through `mapping` when given, with `missing` where a value is missing.
-
-    Worked out once per distinct value, then spread to the rows by Arrow: tens of millions of rows
-    take a fraction of a second, where converting each row takes seconds.
-    """
-    if mapping is None and missing is None and values.dtype == "str":
-        return values
-    codes, labels = _distinct(values)
-    if mapping is not None:
-        labels = labels.map(mapping)
-    dictionary = pa.array(labels.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-    if missing is not None:
-        codes = np.where(codes < 0, len(labels), codes)
-        dictionary = pa.concat_arrays([dictionary, pa.array([missing], type=pa.large_string())])
-    indices = pa.array(codes, mask=codes < 0)
-    text = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
-    return pd.Series(text, index=values.index, dtype="str")
 
 
 def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series) -> pd.Series:
