@@ -8,7 +8,7 @@ PERIOD ?= 2024Q4
 OUT    ?= reports/$(PERIOD)
 JOBS   ?= 2
 
-.PHONY: env lint test test-all report lab bench clean
+.PHONY: env lint test check test-all report lab bench clean
 
 # (Re)build the project environment when missing or when its definition changed.
 $(STAMP): pyproject.toml requirements.lock
@@ -33,11 +33,16 @@ lint: env
 	$(BIN)/mypy
 
 # The fast suite (everything but `slow`): whole test files per worker, so module fixtures are built once.
-# `test-all` adds the report builds, long simulations and the any-data matrix, spread test by test
-# (their costly results are shared across workers: tests/conftest.py, once_per_run).
 test: env $(CHROMIUM)
 	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
 
+# What CI runs (.ci/run): the fast suite and the slow tests (report builds, Monte Carlo coverage, the
+# dataset variants of test_any_data.IN_CI), spread test by test; costly results are shared across
+# workers (tests/conftest.py, once_per_run).
+check: env $(CHROMIUM)
+	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist load -m "not matrix"
+
+# Every test, the whole dataset-variant matrix included.
 test-all: env $(CHROMIUM)
 	OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist load
 

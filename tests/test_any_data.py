@@ -4,7 +4,10 @@ The variants (tests/variants.py) are the data a new user brings: optional column
 missing, programmes absent, one province, early or late windows, other formats, opaque
 ids. Each passes `validate` with nothing quarantined; the report must complete on each,
 every notebook "ok", with the expected sentences where an analysis was not possible.
-The full matrix is `slow` (a report per variant); one hard variant runs in the fast suite.
+
+A report per variant takes about 40 s, so the matrix is sized: CI (`make check`) builds the
+variants in `IN_CI`, one per kind of gap a study must say in words, and `make test-all` builds
+every variant (the others are marked `matrix`).
 """
 
 from __future__ import annotations
@@ -103,8 +106,26 @@ def test_report_completes_without_optional_columns_or_programmes(world, once_per
         assert not re.search(r'class="[^"]*\boutput_error\b', text), name  # no cell ended in an error
 
 
+IN_CI = {
+    "base",
+    "no-optional-columns",
+    "programs-empty",
+    "no-surprise-campaign",
+    "no-cross-region",
+    "everyone-adopts-at-once",
+    "one-province",
+    "eight-quarters-early",
+    "zero-inspection-quarters",
+    "tiny",
+}
+
+
+def _sized(variant: Variant):
+    return variant if variant.name in IN_CI else pytest.param(variant, marks=pytest.mark.matrix)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+@pytest.mark.parametrize("variant", [_sized(v) for v in VARIANTS], ids=lambda v: v.name)
 def test_report_completes_on_variant(world, once_per_run, variant):
     out = report(world, once_per_run, variant)
     for notebook, sentences in variant.expect.items():
@@ -119,6 +140,7 @@ def estimates_of(world, once_per_run, name: str) -> pd.DataFrame:
 
 
 @pytest.mark.slow
+@pytest.mark.matrix  # four reports beyond the base one
 def test_estimates_do_not_depend_on_row_order_format_or_ids(world, once_per_run):
     reference = estimates_of(world, once_per_run, "base")
     assert len(reference) > 50

@@ -38,7 +38,7 @@ CORRUPTIONS = {
 }
 N_COPIES = 10  # 60 inspections
 
-# A hundred generated datasets, each written and loaded: about 25 s of CPU (make test-all, CI).
+# A hundred generated datasets, each written and loaded: about 25 s of CPU (make check, CI).
 pytestmark = pytest.mark.slow
 
 
