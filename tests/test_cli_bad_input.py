@@ -270,6 +270,7 @@ class NoPool:
         pass
 
 
+@pytest.mark.slow  # property-based: 120 generated command lines (make check, CI)
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(command=COMMANDS, words=st.lists(st.one_of(FLAGS, OPTION_VALUES), max_size=8))
 def test_fuzzed_arguments_give_documented_errors_only(sandbox, monkeypatch, command, words):
@@ -293,6 +294,7 @@ def test_fuzzed_arguments_give_documented_errors_only(sandbox, monkeypatch, comm
     assert sorted(p.name for p in data.iterdir()) == sorted(f"{t}.csv" for t in tiny_tables())
 
 
+@pytest.mark.slow  # property-based: 80 corrupted files, each loaded (make check, CI)
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=st.sampled_from(sorted(tiny_tables())), position=st.floats(0, 1), junk=st.binary(min_size=1, max_size=40))
 def test_fuzzed_file_bytes_are_validated_or_refused(tmp_path_factory, capsys, table, position, junk):

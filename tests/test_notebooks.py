@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import papermill as pm
 import pytest
 
 from analysis.report.schema import NOTEBOOKS
@@ -20,6 +19,8 @@ def test_every_notebook_has_a_schema_and_every_schema_a_notebook():
 
 @pytest.mark.parametrize("spec", NOTEBOOKS, ids=lambda s: s.name)
 def test_parameters_cell_matches_schema(spec):
+    import papermill as pm  # here, not at collection: its imports take seconds
+
     inferred = pm.inspect_notebook(str(NOTEBOOK_DIR / f"{spec.name}.ipynb"))
     assert set(inferred) == {p.name for p in spec.params}
     for param in spec.params:
