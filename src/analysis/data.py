@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import contract as c
 from . import snapshot
+from .columns import distinct
 from .errors import DataContractError, ParameterError
 from .quarter import Quarter, ordinals
 from .readers import RawTable, read_dataset
@@ -95,16 +96,19 @@ class Dataset:
         return dict(zip(rows["region_id"].astype("str"), rows["start_period"].astype("str"), strict=False))
 
     def in_force(self, program: str, region_id, quarter) -> np.ndarray:
-        """Whether `program` was in force for each (region, quarter label) pair."""
-        regions = np.asarray(region_id, dtype=str)
+        """Whether `program` was in force for each (region, quarter label) pair.
+
+        Worked out once per distinct region and quarter label, so tens of millions of pairs are cheap."""
         starts = {region: Quarter.parse(start).ordinal for region, start in self.program_starts(program).items()}
         if not starts:
-            return np.zeros(len(regions), dtype=bool)
-        never = 10**9  # an ordinal far beyond any quarter: never adopted
-        start = pd.Series(regions, dtype=object).map(starts).fillna(never).to_numpy(dtype=np.int64)
-        labels = pd.Series(np.asarray(quarter, dtype=str), dtype="category")
-        label_ordinals = np.asarray(ordinals(labels.cat.categories), dtype=np.int64)  # each distinct label once
-        return label_ordinals[labels.cat.codes.to_numpy()] >= start
+            return np.zeros(len(region_id), dtype=bool)
+        never = 10**9  # an ordinal far beyond any quarter: never adopted (also a missing region)
+        region_codes, regions = distinct(pd.Series(region_id))
+        start = np.append(regions.map(starts).fillna(never).to_numpy(dtype=np.int64), never)[region_codes]
+        quarter_codes, labels = distinct(pd.Series(quarter))
+        if (quarter_codes < 0).any():
+            raise ValueError("a quarter label is missing")
+        return np.asarray(ordinals(labels), dtype=np.int64)[quarter_codes] >= start
 
     def within(self, provinces: Sequence[str] = ()) -> Dataset:
         """The dataset restricted to the regions of `provinces` (names as in the regions table).

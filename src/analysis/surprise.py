@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
-from .columns import as_text, distinct, quarter_labels
+from .columns import as_text, quarter_labels
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
@@ -156,6 +156,7 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     keep = quarter <= Quarter.parse(last_period).ordinal if last_period else np.ones(len(quarter), dtype=bool)
     inspections, quarter = inspections[keep], quarter[keep]
     region = as_text(inspections["region_id"])
+    quarter_label = quarter_labels(quarter, region.index)
     table = pd.DataFrame(
         {
             "inspection_id": as_text(inspections["inspection_id"]),
@@ -171,8 +172,8 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
             "risk_level": as_text(inspections["risk_level"], missing=NOT_RECORDED),
             "industry": as_text(inspections["industry"]),
             "enterprise_size": as_text(inspections["enterprise_size"], missing=NOT_RECORDED),
-            "campaign_active": _in_force(dataset, "surprise_campaign", region, quarter),
-            "quarter": quarter_labels(quarter, region.index),
+            "campaign_active": dataset.in_force("surprise_campaign", region, quarter_label).astype(float),
+            "quarter": quarter_label,
         },
         index=inspections.index,
     )
@@ -195,17 +196,6 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     campaign_cells = ("campaign:" + table["risk_level"]).where(table["campaign_active"] == 1, "none")
     table["campaign_by_risk"] = _pool_sparse(table, campaign_cells, pd.Series("campaign:*", index=table.index))
     return table, notes
-
-
-def _in_force(dataset: Dataset, program: str, region_id: pd.Series, quarter: np.ndarray) -> np.ndarray:
-    """1.0 where `program` was in force for the inspection's region and quarter (an ordinal), else 0.0."""
-    starts = {region: Quarter.parse(start).ordinal for region, start in dataset.program_starts(program).items()}
-    if not starts:
-        return np.zeros(len(region_id))
-    codes, regions = distinct(region_id)
-    never = 10**9  # an ordinal far beyond any quarter: a region that never ran it
-    start = regions.map(starts).fillna(never).to_numpy(dtype=np.int64)
-    return (quarter >= start[codes]).astype(float)
 
 
 def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series) -> pd.Series:
