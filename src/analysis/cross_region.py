@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import columns, did
+from . import did, engine
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, name_list, region_names, suppress
 from .display import Html, table
 from .limits import Missing, Unavailable
-from .metrics import quarters_of, region_quarter
+from .metrics import region_quarter
 from .quarter import Quarter
 from .registry import STUDIES_BY_NAME
 
@@ -731,6 +731,27 @@ class CaptureCheck:
         return f"CaptureCheck({len(self.frame)} outcomes)"
 
 
+def _mixed_team_rows(dataset: Dataset, last_period: str | None) -> pd.DataFrame:
+    """The inspections of regions and quarters where both outside and local teams inspected (selected in SQL)."""
+    quarter = engine.period_label("inspection_date", "quarter")
+    ordinal = engine.quarter_ordinal("inspection_date")
+    window = f"WHERE {ordinal} <= {Quarter.parse(last_period).ordinal}" if last_period else ""
+    return engine.query(
+        dataset,
+        f"""WITH rows AS (
+              SELECT region_id AS region, {quarter} AS quarter, inspection_id,
+                CAST(cross_region AS DOUBLE) AS outside_team, CAST(case_filed AS DOUBLE) AS case_filed,
+                CAST(penalty_amount AS DOUBLE) AS penalty_amount,
+                CAST(major_hazards > 0 AS DOUBLE) AS major_hazard_found
+              FROM inspections {window})
+            SELECT r.region, r.quarter, r.outside_team, r.case_filed, r.penalty_amount, r.major_hazard_found
+            FROM rows AS r JOIN (
+              SELECT region, quarter FROM rows GROUP BY region, quarter HAVING MIN(outside_team) < MAX(outside_team)
+            ) AS mixed ON mixed.region = r.region AND mixed.quarter = r.quarter
+            ORDER BY r.region, r.quarter, r.inspection_id""",
+    )
+
+
 def capture_check(
     dataset: Dataset, last_period: str | None = None, min_cell_size: int = DEFAULT_MIN_CELL_SIZE
 ) -> CaptureCheck:
@@ -744,23 +765,7 @@ def capture_check(
     """
     from .panel import feols
 
-    inspections = dataset.inspections
-    quarter = quarters_of(inspections["inspection_date"]).asi8
-    if last_period:
-        keep = quarter <= Quarter.parse(last_period).ordinal
-        inspections, quarter = inspections[keep], quarter[keep]
-    data = pd.DataFrame(
-        {
-            "region": columns.as_text(inspections["region_id"]).array,
-            "quarter": columns.quarter_labels(quarter).array,
-            "outside_team": inspections["cross_region"].to_numpy(dtype=float),
-            "case_filed": inspections["case_filed"].to_numpy(dtype=float),
-            "penalty_amount": inspections["penalty_amount"].to_numpy(),
-            "major_hazard_found": (inspections["major_hazards"] > 0).to_numpy(dtype=float),
-        }
-    )
-    outside_share = data.groupby(["region", "quarter"])["outside_team"].transform("mean")
-    data = data[(outside_share > 0) & (outside_share < 1)]
+    data = _mixed_team_rows(dataset, last_period)
     if data.empty:
         raise Unavailable(
             "no region and quarter had inspections by both outside and local teams"

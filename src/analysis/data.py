@@ -15,7 +15,7 @@ is dropped silently. `strict=True` turns any quarantined row into an error.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,7 +51,7 @@ class Dataset:
     """The typed tables of one dataset, its quarantine and its row accounting."""
 
     source: Path
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]  # a snapshot's may still be on disk (snapshot.SnapshotTables)
     quarantine: pd.DataFrame
     files: dict[str, str]
     rows_read: dict[str, int]
@@ -66,6 +66,23 @@ class Dataset:
     @property
     def regions(self) -> pd.DataFrame:
         return self.tables["regions"]
+
+    def parquet_source(self, name: str) -> tuple[Path, frozenset[str] | None] | None:
+        """(Parquet file, regions in scope or None for all) of a snapshot table not yet read; else None.
+
+        `analysis.engine` aggregates such a table where it lies instead of reading it."""
+        tables = self.tables
+        if isinstance(tables, snapshot.SnapshotTables) and tables.unread(name):
+            return tables.path(name), tables.regions
+        return None
+
+    def row_count(self, name: str) -> int:
+        """Accepted rows of a table (counted on disk for a snapshot table not yet read)."""
+        if self.parquet_source(name) is None:
+            return len(self.tables[name])
+        from .engine import query
+
+        return int(query(self, f"SELECT COUNT(*) AS n FROM {name}", [name])["n"].iloc[0])
 
     @property
     def inspections(self) -> pd.DataFrame:
@@ -142,19 +159,29 @@ class Dataset:
                 f"(provinces: {', '.join(known)})"
             )
         regions = set(self.province_by_region().loc[lambda by: by.isin(list(provinces))].index)
-        tables, outside = {}, dict(self.outside_scope)
-        for name, frame in self.tables.items():
+        tables: dict[str, pd.DataFrame] = {}
+        outside = dict(self.outside_scope)
+        on_disk = [name for name in self.tables if self.parquet_source(name) is not None]
+        for name in (name for name in self.tables if name not in on_disk):
+            frame = self.tables[name]
             kept = frame[frame["region_id"].astype("str").isin(regions)] if "region_id" in frame.columns else frame
             tables[name] = kept.reset_index(drop=True)
             outside[name] = outside.get(name, 0) + len(frame) - len(kept)
+        outside.update({name: outside.get(name, 0) for name in on_disk})
+        scoped: Mapping[str, pd.DataFrame] = (
+            self.tables.within(regions, tables) if isinstance(self.tables, snapshot.SnapshotTables) else tables
+        )
         covered = f"{_and_list(list(provinces))} ({len(regions)} of {len(self.regions)} regions)"
-        return replace(
+        result = replace(
             self,
-            tables=tables,
+            tables=scoped,
             outside_scope=outside,
             scope=tuple(provinces),
             notes=[*self.notes, f"This report covers {covered}; other provinces' rows are left aside."],
         )
+        for name in on_disk:  # counted where they lie
+            result.outside_scope[name] += self.row_count(name) - result.row_count(name)
+        return result
 
     def outside_scope_reason(self, province: str) -> str | None:
         """Why `province` is absent when the dataset was restricted (`within`) to others, else None."""
@@ -168,7 +195,7 @@ class Dataset:
         rows = []
         for spec in c.TABLES:
             read = self.rows_read.get(spec.name, 0)
-            accepted = len(self.tables[spec.name])
+            accepted = self.row_count(spec.name)
             held = int(quarantined.get(spec.name, 0))
             outside = self.outside_scope.get(spec.name, 0)
             row = {

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import engine
 from .data import Dataset
 from .errors import ParameterError
 
@@ -91,6 +92,15 @@ def period_labels(quarters: pd.Series | pd.PeriodIndex, granularity: str) -> pd.
     return pd.Series(pd.Categorical(labels[np.where(codes >= 0, codes, len(distinct))]))
 
 
+def quarter_span(dataset: Dataset) -> tuple[pd.Period, pd.Period] | None:
+    """The first and last quarter with inspections, or None when there are none (counted in SQL)."""
+    span = engine.query(dataset, "SELECT MIN(inspection_date) AS first, MAX(inspection_date) AS last FROM inspections")
+    first, last = span["first"].iloc[0], span["last"].iloc[0]
+    if pd.isna(first):
+        return None
+    return pd.Timestamp(first).to_period("Q"), pd.Timestamp(last).to_period("Q")
+
+
 def quarters_of(dates: pd.Series) -> pd.PeriodIndex:
     """Quarter of each date, computed on integer months (much faster than .dt.to_period)."""
     months = dates.to_numpy().astype("datetime64[M]").astype("int64")  # months since 1970-01
@@ -98,22 +108,16 @@ def quarters_of(dates: pd.Series) -> pd.PeriodIndex:
 
 
 def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter") -> pd.DataFrame:
-    """Every metric for every group and period of the given granularity."""
+    """Every metric for every group and period of the given granularity.
+
+    The inspections are counted in SQL where they lie (`analysis.engine`), so this holds
+    only the per-group counts, whatever the number of inspections.
+    """
     group = _group_column(by)
-    inspections = _inspection_frame(dataset, group, granularity)
+    if granularity not in GRANULARITIES:
+        raise ParameterError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
     keys = [c for c in (group, "period") if c]
-    counts = inspections.groupby(keys, observed=True).agg(
-        inspections=("case_filed", "size"),
-        surprise=("surprise", "sum"),
-        cases=("case_filed", "sum"),
-        key_matter_cases=("key_matter_case", "sum"),
-        key_matter_known=("key_matter_known", "sum"),
-        penalty_total=("penalty_amount", "sum"),
-        double_penalty_cases=("double_penalty", "sum"),
-        major_hazards=("major_hazards", "sum"),
-        with_major=("has_major", "sum"),
-        with_major_filed=("major_filed", "sum"),
-    )
+    counts = engine.query(dataset, counts_sql(group, granularity), ["inspections", "regions"]).set_index(keys)
     out = counts.assign(
         # Not recorded is not zero: without any key_matter value the count is unknown.
         key_matter_cases=lambda d: d["key_matter_cases"].where(d["key_matter_known"] > 0),
@@ -127,6 +131,34 @@ def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter")
     out["inspections_per_officer"] = out["inspections"] / out["officers"].where(out["officers"] > 0)
     out = out.reset_index()[keys + list(METRICS)]
     return out.astype({key: "str" for key in keys})  # plain labels: sortable, comparable
+
+
+def counts_sql(group: str | None, granularity: str) -> str:
+    """The SQL counting inspections, cases, fines and hazards per group and period.
+
+    Reads the tables `inspections` and `regions` (for the province); returns one row per group
+    and period, ordered by them: the keys, then integer counts and the fines' float total.
+    """
+    period = engine.period_label("i.inspection_date", granularity)
+    key = {None: None, "province": "r.province", "region_id": "i.region_id", "industry": "i.industry"}[group]
+    keys = [*([f"{key} AS {group}"] if key else []), f"{period} AS period"]
+    join = "JOIN regions AS r ON r.region_id = i.region_id" if group == "province" else ""
+    count = "CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT)"
+    return f"""
+        SELECT {", ".join(keys)},
+          COUNT(*) AS inspections,
+          {count.format("i.surprise")} AS surprise,
+          {count.format("i.case_filed")} AS cases,
+          {count.format("i.key_matter AND i.case_filed")} AS key_matter_cases,
+          COUNT(i.key_matter) AS key_matter_known,
+          SUM(CAST(i.penalty_amount AS DOUBLE)) AS penalty_total,
+          {count.format("i.double_penalty")} AS double_penalty_cases,
+          CAST(SUM(i.major_hazards) AS BIGINT) AS major_hazards,
+          {count.format("i.major_hazards > 0")} AS with_major,
+          {count.format("i.major_hazards > 0 AND i.case_filed")} AS with_major_filed
+        FROM inspections AS i {join}
+        GROUP BY {", ".join(str(n + 1) for n in range(len(keys)))}
+        ORDER BY {", ".join(str(n + 1) for n in range(len(keys)))}"""
 
 
 def region_quarter(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:
@@ -178,32 +210,6 @@ def _group_column(by: str | None) -> str | None:
     if by not in GROUPINGS:
         raise ParameterError(f"--by must be one of {', '.join(GROUPINGS)} or none, got {by!r}")
     return {"region": "region_id"}.get(by, by)
-
-
-def _inspection_frame(dataset: Dataset, group: str | None, granularity: str) -> pd.DataFrame:
-    inspections = dataset.inspections
-    quarter = quarters_of(inspections["inspection_date"])
-    case = inspections["case_filed"].to_numpy()
-    has_major = (inspections["major_hazards"] > 0).to_numpy()
-    frame = pd.DataFrame(
-        {
-            "period": period_labels(quarter, granularity).array,
-            "surprise": inspections["surprise"].to_numpy(),
-            "case_filed": case,
-            "key_matter_case": inspections["key_matter"].fillna(False).to_numpy(dtype=bool) & case,
-            "key_matter_known": inspections["key_matter"].notna().to_numpy(dtype=bool),
-            "penalty_amount": inspections["penalty_amount"].to_numpy(),
-            "double_penalty": inspections["double_penalty"].to_numpy(),
-            "major_hazards": inspections["major_hazards"].to_numpy(),
-            "has_major": has_major,
-            "major_filed": has_major & case,
-        }
-    )
-    if group == "province":
-        frame[group] = _province_column(inspections["region_id"], dataset)
-    elif group:
-        frame[group] = inspections[group].array
-    return frame
 
 
 def _province_column(region_id: pd.Series, dataset: Dataset) -> pd.Categorical:

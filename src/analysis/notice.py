@@ -14,12 +14,12 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from . import display, labels
+from . import display, engine, labels
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Published, suppress, suppress_metrics
 from .errors import ParameterError
 from .limits import Unavailable
-from .metrics import ReportingPeriod, compute, parse_period, quarters_of, trend
+from .metrics import ReportingPeriod, compute, parse_period, trend
 
 JIANGSU_METRICS = (
     "key_matter_cases",
@@ -165,15 +165,18 @@ def _figure_row(region: str, metric: str) -> pd.Series:
 
 def _inspection_counts(dataset: Dataset, province: str, period: ReportingPeriod) -> dict[str, int]:
     """A province's inspections, cases and inspections finding a major hazard in a period."""
-    inspections = dataset.inspections
-    in_province = np.asarray(inspections["region_id"].map(dataset.province_by_region()) == province, dtype=bool)
-    in_period = np.asarray(quarters_of(inspections["inspection_date"]).isin(period.quarters), dtype=bool)
-    rows = inspections[in_province & in_period]
-    return {
-        "inspections": len(rows),
-        "cases": int(rows["case_filed"].sum()),
-        "with_major": int((rows["major_hazards"] > 0).sum()),
-    }
+    quarters = engine.text_list([str(q) for q in period.quarters])
+    counted = engine.query(
+        dataset,
+        f"""SELECT COUNT(*) AS inspections,
+              CAST(SUM(CASE WHEN i.case_filed THEN 1 ELSE 0 END) AS BIGINT) AS cases,
+              CAST(SUM(CASE WHEN i.major_hazards > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_major
+            FROM inspections AS i JOIN regions AS r ON r.region_id = i.region_id
+            WHERE r.province = {engine.literal(province)}
+              AND {engine.period_label("i.inspection_date", "quarter")} IN {quarters}""",
+        ["inspections", "regions"],
+    ).fillna(0)
+    return {name: int(counted[name].iloc[0]) for name in ("inspections", "cases", "with_major")}
 
 
 def hunan_staffing(dataset: Dataset) -> pd.DataFrame:

@@ -10,18 +10,22 @@ from __future__ import annotations
 import pandas as pd
 
 from . import contract as c
-from . import display, labels
+from . import display, engine, labels, metrics
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, suppress_grid
 from .validation import ROW
 
 
 def coverage(dataset: Dataset) -> pd.DataFrame:
-    """Inspections per province and quarter (provinces as rows)."""
-    inspections = dataset.inspections
-    province = inspections["region_id"].map(dataset.province_by_region())
-    quarter = inspections["inspection_date"].dt.to_period("Q").astype(str)
-    return pd.crosstab(province, quarter).rename_axis(index="province", columns="quarter")
+    """Inspections per province and quarter (provinces as rows; counted in SQL where the rows lie)."""
+    counts = engine.query(
+        dataset,
+        f"""SELECT r.province, {engine.period_label("i.inspection_date", "quarter")} AS quarter, COUNT(*) AS n
+            FROM inspections AS i JOIN regions AS r ON r.region_id = i.region_id GROUP BY 1, 2""",
+        ["inspections", "regions"],
+    )
+    grid = counts.pivot(index="province", columns="quarter", values="n").fillna(0).astype("int64")
+    return grid.sort_index().sort_index(axis=1).rename_axis(index="province", columns="quarter")
 
 
 def published_coverage(dataset: Dataset, min_cell_size: int = DEFAULT_MIN_CELL_SIZE) -> tuple[pd.DataFrame, Withheld]:
@@ -37,16 +41,17 @@ def missingness(dataset: Dataset) -> pd.DataFrame:
     """Share of missing values in each optional column of each table."""
     rows = []
     for spec in c.TABLES:
-        frame = dataset.tables[spec.name]
-        for column in spec.columns:
-            if not column.required and len(frame):
-                rows.append(
-                    {
-                        "table": spec.name,
-                        "column": column.name,
-                        "missing_share": float(frame[column.name].isna().mean()),
-                    }
-                )
+        optional = [column.name for column in spec.columns if not column.required]
+        if not optional:
+            continue
+        present = ", ".join(f'COUNT("{name}") AS "{name}"' for name in optional)
+        counted = engine.query(dataset, f"SELECT COUNT(*) AS rows_, {present} FROM {spec.name}", [spec.name]).iloc[0]
+        total = counted["rows_"]
+        if total:
+            rows += [
+                {"table": spec.name, "column": name, "missing_share": (total - counted[name]) / total}
+                for name in optional
+            ]
     return pd.DataFrame(rows, columns=["table", "column", "missing_share"])
 
 
@@ -132,8 +137,8 @@ def _where(table: str, column: str) -> str:
 
 
 def period_span(dataset: Dataset) -> tuple[str, str]:
-    quarters = dataset.inspections["inspection_date"].dt.to_period("Q")
-    return str(quarters.min()), str(quarters.max())
+    span = metrics.quarter_span(dataset)
+    return (str(span[0]), str(span[1])) if span else ("NaT", "NaT")
 
 
 def reconciliation_reading(dataset: Dataset) -> str:

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 SNAPSHOT_ENV = "ANALYSIS_SNAPSHOT"
 DESCRIPTION = "dataset.json"
 FORMAT = 1  # bump when the layout changes: an older snapshot is then ignored and written again
+LAZY_TABLES = ("inspections",)  # read into memory only when a notebook asks for the rows themselves
 
 
 def write(dataset: Dataset, folder: Path) -> Path:
@@ -76,7 +78,7 @@ def read(folder: Path) -> Dataset:
     _touch(folder)
     return Dataset(
         source=Path(description["source"]),
-        tables={name: _read_table(folder, name, description["datetimes"]) for name in description["tables"]},
+        tables=SnapshotTables(folder, description["tables"], description["datetimes"]),
         quarantine=pd.read_parquet(folder / "quarantine.parquet"),
         files=description["files"],
         rows_read=description["rows_read"],
@@ -97,6 +99,53 @@ def for_source(path: str | os.PathLike) -> Dataset | None:
     return read(Path(folder))
 
 
+class SnapshotTables(Mapping):
+    """A snapshot's tables: the small ones read at once, the inspections when first asked for.
+
+    A notebook that only counts inspections by region and quarter does so in SQL on the
+    Parquet file (`analysis.engine`) and never holds the rows. `regions` restricts the rows
+    (a `Dataset.within` scope); None keeps them all.
+    """
+
+    def __init__(self, folder: Path, names: list[str], datetimes: dict, regions: frozenset[str] | None = None):
+        self.folder, self.names, self.datetimes, self.regions = Path(folder), list(names), datetimes, regions
+        self.loaded: dict[str, pd.DataFrame] = {
+            name: self._read(name) for name in self.names if name not in LAZY_TABLES
+        }
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.loaded:
+            if name not in self.names:
+                raise KeyError(name)
+            self.loaded[name] = self._read(name)
+        return self.loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def path(self, name: str) -> Path:
+        return self.folder / "tables" / f"{name}.parquet"
+
+    def unread(self, name: str) -> bool:
+        """Whether the table is still only on disk."""
+        return name in self.names and name not in self.loaded
+
+    def within(self, regions: set[str], loaded: dict[str, pd.DataFrame]) -> SnapshotTables:
+        """The same snapshot restricted to `regions`, with the tables already restricted in memory."""
+        scoped = SnapshotTables.__new__(SnapshotTables)
+        scoped.folder, scoped.names, scoped.datetimes = self.folder, self.names, self.datetimes
+        scoped.regions = frozenset(regions if self.regions is None else self.regions & regions)
+        scoped.loaded = dict(loaded)
+        return scoped
+
+    def _read(self, name: str) -> pd.DataFrame:
+        in_scope = None if self.regions is None else [("region_id", "in", sorted(self.regions))]
+        return _read_table(self.folder, name, self.datetimes, filters=in_scope)
+
+
 def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
     """Each datetime column's dtype: Parquet keeps milliseconds at the finest, `load` gives seconds."""
     return {
@@ -105,8 +154,10 @@ def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
     }
 
 
-def _read_table(folder: Path, name: str, datetimes: dict[str, dict[str, str]]) -> pd.DataFrame:
-    frame = pd.read_parquet(folder / "tables" / f"{name}.parquet")
+def _read_table(
+    folder: Path, name: str, datetimes: dict[str, dict[str, str]], filters: list | None = None
+) -> pd.DataFrame:
+    frame = pd.read_parquet(folder / "tables" / f"{name}.parquet", filters=filters)
     return frame.astype(datetimes.get(name, {})) if datetimes.get(name) else frame
 
 

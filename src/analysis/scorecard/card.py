@@ -16,7 +16,7 @@ from ..data import Dataset
 from ..disclosure import DEFAULT_MIN_CELL_SIZE, Withheld
 from ..errors import ParameterError
 from ..limits import Unavailable
-from ..metrics import quarters_of
+from ..metrics import quarter_span
 from ..quarter import Quarter
 from . import indicators as ind
 from .tree import NORMALISATIONS, PEER_GROUPS, Tree, load_tree
@@ -207,10 +207,10 @@ def check(settings: Settings) -> None:
 
 def check_period(dataset: Dataset, period: str) -> None:
     """Raise ParameterError when `period` lies outside the quarters the data's inspections cover."""
-    quarters = quarters_of(dataset.inspections["inspection_date"])
-    if not len(quarters):
+    span = quarter_span(dataset)
+    if span is None:
         raise ParameterError("the data has no inspections")
-    first, last = Quarter.of(quarters.min()), Quarter.of(quarters.max())
+    first, last = Quarter.of(span[0]), Quarter.of(span[1])
     if not first <= Quarter.parse(period) <= last:
         raise ParameterError(f"period {period} is outside the data ({first} to {last})")
 

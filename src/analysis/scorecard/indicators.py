@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import engine
 from ..data import Dataset
-from ..metrics import quarters_of
 
 # Cell states: a value that may be shown, one withheld under disclosure control, one not defined
 # (no denominator) or not recorded (no staffing or accident row, an unknown value).
@@ -135,7 +135,7 @@ def counts(dataset: Dataset, quarter: pd.Period) -> pd.DataFrame:
     its inspections records `key_matter`.
     """
     regions = dataset.regions.assign(region_id=lambda r: r["region_id"].astype("str")).set_index("region_id")
-    out = _inspection_counts(dataset.inspections, quarter).reindex(regions.index).fillna(0)
+    out = _inspection_counts(dataset, quarter).reindex(regions.index).fillna(0)
     out["key_matter_cases"] = out["key_matter_cases"].where(out.pop("key_matter_known") > 0)
     staff = _rows_of(dataset.staffing, quarter, ["officers", "technical_inspectors", "trainees"])
     accidents = _rows_of(dataset.accidents, quarter, ["accidents", "deaths"])
@@ -144,26 +144,27 @@ def counts(dataset: Dataset, quarter: pd.Period) -> pd.DataFrame:
     return out
 
 
-def _inspection_counts(inspections: pd.DataFrame, quarter: pd.Period) -> pd.DataFrame:
-    rows = inspections[np.asarray(quarters_of(inspections["inspection_date"]) == quarter, dtype=bool)]
-    case = rows["case_filed"].to_numpy(dtype=bool)
-    major = (rows["major_hazards"] > 0).to_numpy()
-    frame = pd.DataFrame(
-        {
-            "region_id": rows["region_id"].astype("str").to_numpy(),
-            "inspections": 1,
-            "surprise": rows["surprise"].to_numpy(dtype=bool),
-            "cases": case,
-            "penalty_total": rows["penalty_amount"].to_numpy(dtype=float),
-            "double_penalty_cases": rows["double_penalty"].to_numpy(dtype=bool) & case,
-            "with_major": major,
-            "with_major_filed": major & case,
-            "key_matter_cases": rows["key_matter"].fillna(False).to_numpy(dtype=bool) & case,
-            "key_matter_known": rows["key_matter"].notna().to_numpy(dtype=bool),
-            "cross_region": rows["cross_region"].to_numpy(dtype=bool),
-        }
+def _inspection_counts(dataset: Dataset, quarter: pd.Period) -> pd.DataFrame:
+    """Per-region counts of the quarter's inspections (index region_id), counted in SQL where the rows lie."""
+    count = "SUM(CASE WHEN {} THEN 1 ELSE 0 END)"
+    counted = engine.query(
+        dataset,
+        f"""SELECT region_id,
+              COUNT(*) AS inspections,
+              {count.format("surprise")} AS surprise,
+              {count.format("case_filed")} AS cases,
+              SUM(CAST(penalty_amount AS DOUBLE)) AS penalty_total,
+              {count.format("double_penalty AND case_filed")} AS double_penalty_cases,
+              {count.format("major_hazards > 0")} AS with_major,
+              {count.format("major_hazards > 0 AND case_filed")} AS with_major_filed,
+              {count.format("key_matter AND case_filed")} AS key_matter_cases,
+              COUNT(key_matter) AS key_matter_known,
+              {count.format("cross_region")} AS cross_region
+            FROM inspections
+            WHERE {engine.period_label("inspection_date", "quarter")} = {engine.literal(quarter)}
+            GROUP BY region_id ORDER BY region_id""",
     )
-    return frame.groupby("region_id").sum().astype("float64")
+    return counted.set_index("region_id").astype("float64")
 
 
 def _rows_of(table: pd.DataFrame, quarter: pd.Period, columns: list[str]) -> pd.DataFrame:
@@ -180,8 +181,7 @@ def lacking(dataset: Dataset, metric: str) -> str | None:
     """The first column `metric` needs that the data does not record at all (``table.column``), or None."""
     for need in METRICS[metric].needs:
         table, column = need.split(".")
-        frame = dataset.tables.get(table)
-        if frame is None or column not in frame.columns or frame.empty or frame[column].isna().all():
+        if table not in dataset.tables or not engine.has_values(dataset, table, column):
             return need
     return None
 

@@ -1,0 +1,130 @@
+"""Counting in SQL where the rows lie (analysis.engine): the same numbers from rows in memory and from a
+snapshot's Parquet file that is never read into memory, and the same as pandas counts them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from variants import BASE_SCALE, BASE_SEED, VARIANTS_BY_NAME, base_world, write_variant
+
+from analysis import cross_region, engine, metrics, notice, quality, snapshot
+from analysis.data import load
+from analysis.scorecard import indicators
+
+CASES = ("base", "no-optional-columns", "zero-inspection-quarters", "one-province", "tiny", "opaque-ids")
+
+
+@pytest.fixture(scope="module")
+def datasets(world_factory, tmp_path_factory):
+    """{variant: (dataset in memory, the same dataset from its snapshot, inspections not read)}."""
+    tables, truth = base_world(world_factory(seed=BASE_SEED, scale=BASE_SCALE))
+    root = tmp_path_factory.mktemp("engine")
+    pairs = {}
+    for name in CASES:
+        dataset = load(write_variant(VARIANTS_BY_NAME[name], tables, truth, root / name))
+        pairs[name] = dataset, snapshot.read(snapshot.write(dataset, root / f"{name}-snapshot"))
+    return pairs
+
+
+def scopes(dataset) -> list[list[str]]:
+    provinces = sorted(dataset.regions["province"].astype("str").unique())
+    return [[], provinces[-2:]]
+
+
+def on_disk(dataset) -> bool:
+    return dataset.parquet_source("inspections") is not None
+
+
+def summaries(dataset) -> dict[str, object]:
+    """Everything the notebooks count from inspections without needing the rows."""
+    out: dict[str, object] = {
+        f"trend {by} {granularity}": metrics.trend(dataset, by, granularity)
+        for by in (None, "province", "region", "industry")
+        for granularity in ("quarter", "half", "year")
+    }
+    out["coverage"] = quality.coverage(dataset)
+    out["missingness"] = quality.missingness(dataset)
+    out["span"] = quality.period_span(dataset)
+    out["reconciliation"] = dataset.reconciliation()
+    out["capture rows"] = cross_region._mixed_team_rows(dataset, "2024Q4")
+    last = metrics.quarter_span(dataset)
+    if last is not None:
+        out["scorecard counts"] = indicators.counts(dataset, last[1])
+        for province in dataset.regions["province"].astype("str").unique()[:2]:
+            period = metrics.parse_period(f"{last[1].year}")
+            out[f"notice {province}"] = notice._inspection_counts(dataset, province, period)
+    out["has values"] = {
+        column: engine.has_values(dataset, "inspections", column)
+        for column in ("key_matter", "risk_level", "officers", "not_a_column")
+    }
+    return out
+
+
+def assert_same(left: dict, right: dict) -> None:
+    assert left.keys() == right.keys()
+    for key, a in left.items():
+        b = right[key]
+        if isinstance(a, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b, check_exact=True, obj=key)
+        else:
+            assert a == b, key
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_snapshot_counts_on_disk_what_memory_counts_and_never_reads_the_rows(datasets, case):
+    in_memory, from_snapshot = datasets[case]
+    for scope in scopes(in_memory):
+        scoped = from_snapshot.within(scope)
+        assert on_disk(scoped)
+        assert_same(summaries(in_memory.within(scope)), summaries(scoped))
+        assert on_disk(scoped), "a summary read the inspections into memory"
+    assert on_disk(from_snapshot)
+
+
+@pytest.mark.parametrize("case", ["base", "one-province"])
+def test_rows_read_from_a_scoped_snapshot_are_the_scoped_rows(datasets, case):
+    in_memory, from_snapshot = datasets[case]
+    for scope in scopes(in_memory):
+        scoped = from_snapshot.within(scope)
+        expected = in_memory.within(scope)
+        assert scoped.outside_scope == expected.outside_scope
+        pd.testing.assert_frame_equal(scoped.inspections, expected.inspections, check_exact=True)
+        assert not on_disk(scoped)
+
+
+def test_the_sql_counts_are_pandas_counts(datasets):
+    dataset = datasets["base"][0]
+    rows = dataset.inspections
+    quarter = rows["inspection_date"].dt.to_period("Q").astype("str")
+    case = rows["case_filed"].astype(bool)
+    major = rows["major_hazards"] > 0
+    expected = (
+        pd.DataFrame(
+            {
+                "region_id": rows["region_id"].astype("str"),
+                "period": quarter,
+                "inspections": 1,
+                "cases": case,
+                "penalty_total": rows["penalty_amount"],
+                "with_major": major,
+                "with_major_filed": major & case,
+                "surprise": rows["surprise"].astype(bool),
+            }
+        )
+        .groupby(["region_id", "period"])
+        .sum()
+    )
+    counted = metrics.trend(dataset, "region", "quarter").set_index(["region_id", "period"])
+    assert counted.index.equals(expected.index)
+    np.testing.assert_array_equal(counted["inspections"], expected["inspections"])
+    np.testing.assert_array_equal(counted["cases"], expected["cases"])
+    np.testing.assert_allclose(counted["penalty_total"], expected["penalty_total"], rtol=1e-12)
+    np.testing.assert_allclose(counted["surprise_share"], expected["surprise"] / expected["inspections"], rtol=1e-12)
+    filing = expected["with_major_filed"] / expected["with_major"].where(expected["with_major"] > 0)
+    np.testing.assert_allclose(counted["major_hazard_filing_rate"], filing, rtol=1e-12)
+
+
+def test_text_from_data_is_quoted_as_sql_literals():
+    assert engine.literal("it's") == "'it''s'"
+    assert engine.text_list(["a", "b'; DROP TABLE x; --"]) == "('a', 'b''; DROP TABLE x; --')"
