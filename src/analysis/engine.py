@@ -113,7 +113,9 @@ def _bind(connection, dataset: Dataset, name: str) -> None:
 def _periods_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Quarter columns (pandas periods, which DuckDB does not read) as their labels: "2024Q4"."""
     periods = [c for c, dtype in frame.dtypes.items() if isinstance(dtype, pd.PeriodDtype)]
-    return frame.assign(**{c: frame[c].astype("str").where(frame[c].notna(), None) for c in periods}) if periods else frame
+    if not periods:
+        return frame
+    return frame.assign(**{c: frame[c].astype("str").where(frame[c].notna(), None) for c in periods})
 
 
 def _categories_as_text(relation) -> str:
