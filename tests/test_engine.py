@@ -47,7 +47,7 @@ def summaries(dataset) -> dict[str, object]:
     out["missingness"] = quality.missingness(dataset)
     out["span"] = quality.period_span(dataset)
     out["reconciliation"] = dataset.reconciliation()
-    out["capture rows"] = cross_region._mixed_team_rows(dataset, "2024Q4")
+    out["capture cells"] = cross_region._mixed_team_cells(dataset, "2024Q4")
     last = metrics.quarter_span(dataset)
     if last is not None:
         out["scorecard counts"] = indicators.counts(dataset, last[1])
@@ -128,3 +128,27 @@ def test_the_sql_counts_are_pandas_counts(datasets):
 def test_text_from_data_is_quoted_as_sql_literals():
     assert engine.literal("it's") == "'it''s'"
     assert engine.text_list(["a", "b'; DROP TABLE x; --"]) == "('a', 'b''; DROP TABLE x; --')"
+
+
+def test_the_capture_check_from_cells_is_the_regression_on_the_rows(datasets):
+    from analysis import panel
+
+    dataset = datasets["base"][0]
+    rows = dataset.inspections
+    data = pd.DataFrame(
+        {
+            "region": rows["region_id"].astype("str"),
+            "cell": rows["region_id"].astype("str") + "|" + rows["inspection_date"].dt.to_period("Q").astype("str"),
+            "outside_team": rows["cross_region"].astype(float),
+            "case_filed": rows["case_filed"].astype(float),
+            "penalty_amount": rows["penalty_amount"].astype(float),
+        }
+    )
+    share = data.groupby("cell")["outside_team"].transform("mean")
+    data = data[(share > 0) & (share < 1)]
+    check = cross_region.capture_check(dataset, min_cell_size=1).frame.set_index("outcome")
+    for outcome in ("case_filed", "penalty_amount"):
+        expected = panel.feols(data, outcome, ["outside_team"], ["cell"], cluster="region").term("outside_team")
+        for key in ("estimate", "std_error", "ci_low", "ci_high"):
+            assert check.loc[outcome, key] == pytest.approx(float(expected[key]), rel=1e-9), (outcome, key)
+        assert check.loc[outcome, "n_obs"] == len(data)

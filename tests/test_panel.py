@@ -412,3 +412,48 @@ def test_beijing_meets_its_technical_inspector_standard(world_cells):
     table = team.technical_inspector_standard(world_cells).frame.set_index("province")
     assert table.loc["Beijing", "regions_meeting_standard"] == 1.0
     assert table.drop(index="Beijing")["regions_meeting_standard"].max() == 0.0
+
+
+# --- the within-cell gap from counts and sums equals the regression on the rows ---------------------------------
+
+
+def _cells_of(rows: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    grouped = rows.assign(**{f"{y}_sq": rows[y] ** 2 for y in outcomes}).groupby(["cluster", "cell", "d"])
+    sums = grouped[[*outcomes, *(f"{y}_sq" for y in outcomes)]].sum().unstack("d")
+    counts = grouped.size().unstack("d")
+    cells = pd.DataFrame({"n0": counts[0], "n1": counts[1]})
+    for y in outcomes:
+        for arm in (0, 1):
+            cells[f"sum{arm}_{y}"] = sums[(y, arm)]
+            cells[f"sumsq{arm}_{y}"] = sums[(f"{y}_sq", arm)]
+    return cells.dropna().reset_index()
+
+
+def test_within_cell_gap_equals_feols_with_cell_effects_and_clustered_errors():
+    rng = np.random.default_rng(7)
+    n = 6000
+    cluster = rng.integers(0, 9, n)
+    cell = cluster * 10 + rng.integers(0, 6, n)  # cells nest in clusters
+    d = (rng.random(n) < 0.2 + 0.05 * (cell % 7)).astype(int)  # arms' shares differ by cell
+    rows = pd.DataFrame(
+        {
+            "cluster": cluster,
+            "cell": cell,
+            "d": d,
+            "y": 0.3 * d + 0.1 * cell + rng.normal(size=n),
+            "binary": (rng.random(n) < 0.3 + 0.2 * d).astype(float),
+        }
+    )
+    cells = _cells_of(rows, ["y", "binary"])
+    for outcome in ("y", "binary"):
+        expected = panel.feols(rows, outcome, ["d"], ["cell"], cluster="cluster").term("d")
+        got = panel.within_cell_gap(cells, outcome, "cluster")
+        for key in ("estimate", "std_error", "ci_low", "ci_high"):
+            assert got[key] == pytest.approx(float(expected[key]), rel=1e-10), (outcome, key)
+        assert got["n_obs"] == n
+
+
+def test_within_cell_gap_is_none_when_the_cells_absorb_the_outcome():
+    rows = pd.DataFrame({"cluster": [1, 1, 2, 2, 3, 3], "cell": [1, 1, 2, 2, 3, 3], "d": [0, 1] * 3})
+    rows["y"] = rows["cell"] * 2.0  # constant within each cell
+    assert panel.within_cell_gap(_cells_of(rows, ["y"]), "y", "cluster") is None

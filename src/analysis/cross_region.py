@@ -731,24 +731,34 @@ class CaptureCheck:
         return f"CaptureCheck({len(self.frame)} outcomes)"
 
 
-def _mixed_team_rows(dataset: Dataset, last_period: str | None) -> pd.DataFrame:
-    """The inspections of regions and quarters where both outside and local teams inspected (selected in SQL)."""
-    quarter = engine.period_label("inspection_date", "quarter")
+CAPTURE_OUTCOMES = ("case_filed", "penalty_amount", "major_hazard_found")
+
+
+def _mixed_team_cells(dataset: Dataset, last_period: str | None) -> pd.DataFrame:
+    """Per region and quarter where both outside and local teams inspected: each arm's count, and sums and
+    sums of squares of each outcome (``n0``, ``sum0_<outcome>``, ... for local teams, ``n1``, ... for outside
+    teams), counted in SQL where the rows lie."""
     ordinal = engine.quarter_ordinal("inspection_date")
     window = f"WHERE {ordinal} <= {Quarter.parse(last_period).ordinal}" if last_period else ""
+    measures = ["CAST(SUM(1 - d) AS BIGINT) AS n0", "CAST(SUM(d) AS BIGINT) AS n1"]
+    for y in CAPTURE_OUTCOMES:
+        measures += [
+            f"SUM((1 - d) * {y}) AS sum0_{y}",
+            f"SUM(d * {y}) AS sum1_{y}",
+            f"SUM((1 - d) * {y} * {y}) AS sumsq0_{y}",
+            f"SUM(d * {y} * {y}) AS sumsq1_{y}",
+        ]
     return engine.query(
         dataset,
         f"""WITH rows AS (
-              SELECT region_id AS region, {quarter} AS quarter, inspection_id,
-                CAST(cross_region AS DOUBLE) AS outside_team, CAST(case_filed AS DOUBLE) AS case_filed,
-                CAST(penalty_amount AS DOUBLE) AS penalty_amount,
-                CAST(major_hazards > 0 AS DOUBLE) AS major_hazard_found
+              SELECT region_id AS region, {engine.period_label("inspection_date", "quarter")} AS quarter,
+                CASE WHEN cross_region THEN 1 ELSE 0 END AS d,
+                CAST(case_filed AS DOUBLE) AS case_filed, CAST(penalty_amount AS DOUBLE) AS penalty_amount,
+                CASE WHEN major_hazards > 0 THEN 1.0 ELSE 0.0 END AS major_hazard_found
               FROM inspections {window})
-            SELECT r.region, r.quarter, r.outside_team, r.case_filed, r.penalty_amount, r.major_hazard_found
-            FROM rows AS r JOIN (
-              SELECT region, quarter FROM rows GROUP BY region, quarter HAVING MIN(outside_team) < MAX(outside_team)
-            ) AS mixed ON mixed.region = r.region AND mixed.quarter = r.quarter
-            ORDER BY r.region, r.quarter, r.inspection_id""",
+            SELECT region, quarter, {", ".join(measures)}
+            FROM rows GROUP BY region, quarter HAVING SUM(d) > 0 AND SUM(1 - d) > 0
+            ORDER BY region, quarter""",
     )
 
 
@@ -761,45 +771,30 @@ def capture_check(
     effects, errors clustered by region, over regions and quarters where both outside and
     local teams inspected. A difference resting on fewer than `min_cell_size` inspections
     by outside or by local teams is withheld (disclosure control). Unavailable (a sentence)
-    when no region and quarter had both, or they come from a single region.
+    when no region and quarter had both, or they come from a single region. The regressions are
+    computed from each region-quarter's counts and sums (`panel.within_cell_gap`, equal to the
+    regression on the rows), so tens of millions of inspections cost no more than a few thousand.
     """
-    from .panel import feols
+    from .panel import within_cell_gap
 
-    data = _mixed_team_rows(dataset, last_period)
-    if data.empty:
+    cells = _mixed_team_cells(dataset, last_period)
+    if cells.empty:
         raise Unavailable(
             "no region and quarter had inspections by both outside and local teams"
             + (f" up to {last_period}" if last_period else "")
             + ", so the two cannot be compared"
         )
-    if data["region"].nunique() < 2:
+    if cells["region"].nunique() < 2:
         raise Unavailable(
             "only one region had inspections by both outside and local teams in the same quarter; "
             "errors clustered by region need at least two"
         )
-    data["cell"] = data["region"] + "|" + data["quarter"]
-    outside = int(data["outside_team"].sum())
-    smallest_arm = min(outside, len(data) - outside)
-    rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for outcome in ("case_filed", "penalty_amount", "major_hazard_found"):
-            try:
-                term = feols(data, outcome, ["outside_team"], ["cell"], cluster="region")
-            except did.DesignError:
-                continue  # e.g. no case filed at all: nothing to compare for this outcome
-            row = term.term("outside_team")
-            rows.append(
-                {
-                    "outcome": outcome,
-                    "estimate": float(row["estimate"]),
-                    "std_error": float(row["std_error"]),
-                    "ci_low": float(row["ci_low"]),
-                    "ci_high": float(row["ci_high"]),
-                    "n_obs": term.n_obs,
-                    "smallest_arm": smallest_arm,
-                }
-            )
+    smallest_arm = int(min(cells["n0"].sum(), cells["n1"].sum()))
+    rows = [
+        {"outcome": outcome, **gap, "smallest_arm": smallest_arm}
+        for outcome in CAPTURE_OUTCOMES
+        if (gap := within_cell_gap(cells, outcome, "region")) is not None  # None: no variation to compare
+    ]
     if not rows:
         raise Unavailable(
             "outside and local teams' inspections in the same region and quarter cannot be compared: "

@@ -667,3 +667,54 @@ def joint_test(result: PanelFit, terms: Sequence[str]) -> dict:
         "df": (len(terms), int(df_denominator)),
         "pvalue": float(stats.f.sf(statistic, len(terms), df_denominator)),
     }
+
+
+def within_cell_gap(cells: pd.DataFrame, outcome: str, cluster: str) -> dict | None:
+    """`feols(rows, outcome, [d], [cell], cluster=cluster)` for a 0/1 regressor d, from per-cell counts and sums.
+
+    With the cells as fixed effects, the slope of a 0/1 regressor is the average of the cells'
+    gaps in mean outcome (d = 1 minus d = 0) weighted by n1 * n0 / n, and each cell's
+    contribution to the clustered score is that weight times (its gap - the slope). When every
+    cell lies within one cluster (cells are region-quarters, clusters regions), the estimate,
+    its CRV1 standard error and its interval therefore need only each cell's counts and sums
+    of the outcome per arm: no row. The numbers equal `feols` on the rows (to 1e-12 in
+    tests/test_panel.py), including pyfixest's small-sample factor for this design,
+    G / (G - 1) * (N - 1) / (N - 2), and the t distribution with G - 1 degrees of freedom.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        One row per cell that has both arms: `cluster`, ``n0``, ``n1`` (units with d = 0 and
+        d = 1) and ``sum0_<outcome>``, ``sum1_<outcome>``, ``sumsq0_<outcome>``, ``sumsq1_<outcome>``.
+    outcome, cluster : str
+        The outcome's name in those columns; the cluster column.
+
+    Returns
+    -------
+    dict or None
+        estimate, std_error, ci_low, ci_high (95%) and n_obs; None when the outcome does not
+        vary within any cell (the fixed effects absorb it: nothing to compare).
+    """
+    from scipy import stats
+
+    n0, n1 = cells["n0"].to_numpy(dtype=float), cells["n1"].to_numpy(dtype=float)
+    sum0, sum1 = cells[f"sum0_{outcome}"].to_numpy(dtype=float), cells[f"sum1_{outcome}"].to_numpy(dtype=float)
+    sumsq = cells[f"sumsq0_{outcome}"].to_numpy(dtype=float) + cells[f"sumsq1_{outcome}"].to_numpy(dtype=float)
+    n = n0 + n1
+    within = sumsq - (sum0 + sum1) ** 2 / n  # each cell's sum of squares about its mean
+    if within.sum() <= 1e-12 * max(float(sumsq.sum()), 1.0):
+        return None
+    gap, weight = sum1 / n1 - sum0 / n0, n0 * n1 / n
+    estimate = float((weight * gap).sum() / weight.sum())
+    scores = pd.Series(weight * (gap - estimate)).groupby(cells[cluster].to_numpy()).sum().to_numpy()
+    clusters, n_obs = len(scores), int(n.sum())
+    factor = clusters / (clusters - 1) * (n_obs - 1) / (n_obs - 2)
+    std_error = math.sqrt(factor * float((scores**2).sum())) / float(weight.sum())
+    half_width = float(stats.t.ppf(0.5 + CONFIDENCE_LEVEL / 2, clusters - 1)) * std_error
+    return {
+        "estimate": estimate,
+        "std_error": std_error,
+        "ci_low": estimate - half_width,
+        "ci_high": estimate + half_width,
+        "n_obs": n_obs,
+    }
