@@ -54,6 +54,7 @@ def summaries(dataset) -> dict[str, object]:
         for province in dataset.regions["province"].astype("str").unique()[:2]:
             period = metrics.parse_period(f"{last[1].year}")
             out[f"notice {province}"] = notice._inspection_counts(dataset, province, period)
+    out["lacking"] = {metric: indicators.lacking(dataset, metric) for metric in indicators.METRICS}
     out["has values"] = {
         column: engine.has_values(dataset, "inspections", column)
         for column in ("key_matter", "risk_level", "officers", "not_a_column")

@@ -76,6 +76,12 @@ class Dataset:
             return tables.path(name), tables.regions
         return None
 
+    def columns_of(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """Some columns of a table; a snapshot table still on disk reads just these and stays there."""
+        if self.parquet_source(name) is None:
+            return self.tables[name][columns]
+        return self.tables.columns_of(name, columns)  # type: ignore[attr-defined]
+
     def row_count(self, name: str) -> int:
         """Accepted rows of a table (counted on disk for a snapshot table not yet read)."""
         if self.parquet_source(name) is None:

@@ -120,6 +120,9 @@ class SnapshotTables(Mapping):
             self.loaded[name] = self._read(name)
         return self.loaded[name]
 
+    def __contains__(self, name: object) -> bool:  # Mapping's would read the table
+        return name in self.names
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)
 
@@ -141,9 +144,13 @@ class SnapshotTables(Mapping):
         scoped.loaded = dict(loaded)
         return scoped
 
-    def _read(self, name: str) -> pd.DataFrame:
+    def columns_of(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """Some columns of a table, read for the caller and not kept (the table stays on disk)."""
+        return self.loaded[name][columns] if name in self.loaded else self._read(name, columns)
+
+    def _read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         in_scope = None if self.regions is None else [("region_id", "in", sorted(self.regions))]
-        return _read_table(self.folder, name, self.datetimes, filters=in_scope)
+        return _read_table(self.folder, name, self.datetimes, filters=in_scope, columns=columns)
 
 
 def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
@@ -155,10 +162,15 @@ def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
 
 
 def _read_table(
-    folder: Path, name: str, datetimes: dict[str, dict[str, str]], filters: list | None = None
+    folder: Path,
+    name: str,
+    datetimes: dict[str, dict[str, str]],
+    filters: list | None = None,
+    columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    frame = pd.read_parquet(folder / "tables" / f"{name}.parquet", filters=filters)
-    return frame.astype(datetimes.get(name, {})) if datetimes.get(name) else frame
+    frame = pd.read_parquet(folder / "tables" / f"{name}.parquet", filters=filters, columns=columns)
+    units = {column: unit for column, unit in datetimes.get(name, {}).items() if column in frame.columns}
+    return frame.astype(units) if units else frame
 
 
 def _description(folder: Path) -> dict | None:
