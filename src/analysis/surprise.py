@@ -211,11 +211,22 @@ def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series) -> p
 
 
 def _sparse_to(table: pd.DataFrame, cells: pd.Series, fallback: pd.Series) -> pd.Series:
-    codes, labels = pd.factorize(cells)  # counted by code: fast on millions of rows
-    treated = table[TREATMENT].to_numpy(dtype=bool)
-    fewest = np.minimum(*(np.bincount(codes[arm & (codes >= 0)], minlength=len(labels)) for arm in (~treated, treated)))
+    codes, labels = pd.factorize(cells)
+    fewest = _counts_by_arm(table, codes, len(labels)).min(axis=1)
     sparse = np.append(fewest < MIN_PER_ARM, False)[codes]  # a missing cell (code -1) is left as it is
     return cells.where(~sparse, fallback)
+
+
+def arm_counts(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Inspections per level of `column` (sorted; missing left out) and arm (columns False, True)."""
+    codes, levels = pd.factorize(table[column], sort=True)
+    return pd.DataFrame(_counts_by_arm(table, codes, len(levels)), index=levels.rename(column), columns=[False, True])
+
+
+def _counts_by_arm(table: pd.DataFrame, codes: np.ndarray, levels: int) -> np.ndarray:
+    """levels x 2 counts of announced and unannounced rows per code (counted by code: fast on millions of rows)."""
+    treated = table[TREATMENT].to_numpy(dtype=bool)
+    return np.column_stack([np.bincount(codes[arm & (codes >= 0)], minlength=levels) for arm in (~treated, treated)])
 
 
 # --- what the data lets the study do ------------------------------------------------------
@@ -426,7 +437,7 @@ def _no_overlap(table: pd.DataFrame, design: Design = DEFAULT) -> str:
     for column in design.propensity_columns(table):
         if column not in COVARIATE_LABELS:
             continue
-        counts = pd.crosstab(table[column], table[TREATMENT]).reindex(columns=[False, True], fill_value=0)
+        counts = arm_counts(table, column)
         for level, row in counts.iterrows():
             if row.min() == 0:
                 kind = "unannounced" if row[True] else "announced"
@@ -710,7 +721,7 @@ def heterogeneity(
     table: pd.DataFrame, outcome: str, by: str, method: str = "aipw", min_group: int = 500, design: Design = DEFAULT
 ) -> pd.DataFrame:
     """The effect within each level of `by` (groups smaller than `min_group` are reported, not estimated)."""
-    arms = pd.crosstab(table[by], table[TREATMENT]).reindex(columns=[False, True], fill_value=0)
+    arms = arm_counts(table, by)
     distinct = table.groupby(by, observed=True)[outcome].nunique()
     estimate = _estimator_by_level(table, outcome, by, method, design)
     rows = []
@@ -775,7 +786,7 @@ def subgroup_table(
     since it then leans on those few inspections' outcomes.
     """
     frame = heterogeneity(table, outcome, by, method=method, min_group=min_group, design=design)
-    arms = pd.crosstab(table[by], table[TREATMENT]).reindex(columns=[False, True], fill_value=0).min(axis=1)
+    arms = arm_counts(table, by).min(axis=1)
     frame["smallest_arm"] = frame[by].map(arms).fillna(0)
     counts, withheld_counts = suppress(
         frame, "n_obs", [], min_cell_size, group_totals=(), where=f"effect by {by}: inspections"
