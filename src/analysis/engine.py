@@ -1,4 +1,4 @@
-"""Aggregations of a dataset's tables in SQL, run by DuckDB where the rows already are.
+"""Aggregations of a dataset's tables in SQL, run where the rows already are.
 
 A dataset's table is either a data frame in memory (`load` validated the files) or, inside
 a report build, a Parquet file of the validated snapshot that has not been read into memory
@@ -6,15 +6,28 @@ a report build, a Parquet file of the validated snapshot that has not been read 
 to the dataset's scope, so a notebook can count tens of millions of inspections by region
 and quarter without holding them: only the small result comes back.
 
-The SQL kept here is plain (``COUNT``, ``SUM``, ``CASE``, ``CAST``, ``year()``,
-``quarter()``, ``GROUP BY``), which Spark SQL also runs. DuckDB runs it on one thread:
-sums of floating-point values then come out the same, to the last digit, at every run.
+Two engines run the same SQL:
+
+- DuckDB, in this process (the default). It runs on one thread, so sums of floating-point
+  values come out the same, to the last digit, at every run.
+- Apache Spark, for snapshot tables on disk, when $ANALYSIS_ENGINE names it (`analysis
+  report --engine`): ``spark`` or ``local[N]`` for a local Spark, ``spark://host:7077`` (or
+  any master URL) for a cluster, ``sc://host:15002`` for Spark Connect. Small tables in
+  memory (regions, staffing) are sent along; rows already in memory stay with DuckDB.
+
+The SQL is therefore written in the dialect both share: ``COUNT``, ``SUM``, ``CASE``,
+``CAST(... AS STRING | BIGINT | DOUBLE)``, ``year()``, ``quarter()``, ``||``, joins,
+``GROUP BY`` and ``ORDER BY`` by position, plain identifiers, and string literals only for
+text the suite makes (`literal` refuses quotes and backslashes, which the two engines escape
+differently); text from data never enters the SQL.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import re
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -24,11 +37,15 @@ import pandas as pd
 if TYPE_CHECKING:
     from .data import Dataset
 
-QUARTER_LABEL = "CAST(year({d}) AS VARCHAR) || 'Q' || CAST(quarter({d}) AS VARCHAR)"
+ENGINE_ENV = "ANALYSIS_ENGINE"
+DEFAULT_ENGINE = "duckdb"
+_SAFE_TEXT = re.compile(r"^[^'\\]*$")
+
+QUARTER_LABEL = "CAST(year({d}) AS STRING) || 'Q' || CAST(quarter({d}) AS STRING)"
 PERIOD_LABEL = {
     "quarter": QUARTER_LABEL,
-    "half": "CAST(year({d}) AS VARCHAR) || 'H' || CASE WHEN quarter({d}) <= 2 THEN '1' ELSE '2' END",
-    "year": "CAST(year({d}) AS VARCHAR)",
+    "half": "CAST(year({d}) AS STRING) || 'H' || CASE WHEN quarter({d}) <= 2 THEN '1' ELSE '2' END",
+    "year": "CAST(year({d}) AS STRING)",
 }
 
 
@@ -43,8 +60,11 @@ def quarter_ordinal(column: str) -> str:
 
 
 def literal(value: object) -> str:
-    """A value as a SQL string literal: 'it''s'."""
-    return "'" + str(value).replace("'", "''") + "'"
+    """Text the suite made (a quarter label, say) as a SQL string literal: '2024Q4'."""
+    text = str(value)
+    if not _SAFE_TEXT.match(text):
+        raise ValueError(f"{text!r}: a quote or backslash cannot go into SQL text that both engines read alike")
+    return f"'{text}'"
 
 
 def text_list(values: Sequence[object]) -> str:
@@ -52,12 +72,23 @@ def text_list(values: Sequence[object]) -> str:
     return "(" + ", ".join(map(literal, values)) + ")"
 
 
+def engine_name() -> str:
+    """The engine $ANALYSIS_ENGINE names: "duckdb" (default), "spark", a master URL or an sc:// address."""
+    return os.environ.get(ENGINE_ENV, "").strip() or DEFAULT_ENGINE
+
+
 def query(dataset: Dataset, sql: str, tables: Sequence[str] = ("inspections",)) -> pd.DataFrame:
     """Run `sql` with each name in `tables` bound to the dataset's accepted rows of that table.
 
     The rows are the dataset's as `Dataset.tables` gives them (within its scope), whether they
-    are in memory or still in the snapshot's Parquet file; region columns come as text.
+    are in memory or still in the snapshot's Parquet file; region columns come as text. Spark
+    runs the query when $ANALYSIS_ENGINE names it and a table is on disk; DuckDB otherwise.
     """
+    on_disk = any(dataset.parquet_source(name) is not None for name in tables)
+    if engine_name() != DEFAULT_ENGINE and on_disk:
+        from . import spark
+
+        return spark.query(dataset, sql, tables, engine_name())
     with _LOCK:  # the views' names are shared by every query of the process
         cursor = _connection().cursor()
         try:
@@ -65,8 +96,8 @@ def query(dataset: Dataset, sql: str, tables: Sequence[str] = ("inspections",)) 
                 _bind(cursor, dataset, name)
             return cursor.sql(sql).df()
         finally:
-            for name in tables:
-                cursor.execute(f"DROP VIEW IF EXISTS {_quoted(name)}")
+            for name in [*tables, "scope_regions"]:
+                cursor.execute(f"DROP VIEW IF EXISTS {name}")
             cursor.close()
 
 
@@ -94,37 +125,37 @@ def has_values(dataset: Dataset, table: str, column: str) -> bool:
 
     if column not in pq.read_schema(source[0]).names:
         return False
-    return bool(query(dataset, f"SELECT COUNT({_quoted(column)}) AS n FROM {table}", [table])["n"].iloc[0])
+    return bool(query(dataset, f"SELECT COUNT({column}) AS n FROM {table}", [table])["n"].iloc[0])
 
 
-def _bind(connection, dataset: Dataset, name: str) -> None:
-    source = dataset.parquet_source(name)
-    if source is None:
-        relation = connection.from_df(_periods_as_text(dataset.tables[name]))
-    else:
-        path, regions = source
-        relation = connection.read_parquet(str(path))
-        if regions is not None:
-            kept = f"CAST(region_id AS VARCHAR) IN {text_list(sorted(regions))}" if regions else "FALSE"
-            relation = relation.filter(kept)
-    relation.project(_categories_as_text(relation)).create_view(name)
-
-
-def _periods_as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Quarter columns (pandas periods, which DuckDB does not read) as their labels: "2024Q4"."""
+def in_memory(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as both engines read it from memory: quarters (pandas periods) as their labels."""
     periods = [c for c, dtype in frame.dtypes.items() if isinstance(dtype, pd.PeriodDtype)]
     if not periods:
         return frame
     return frame.assign(**{c: frame[c].astype("str").where(frame[c].notna(), None) for c in periods})
 
 
+def _bind(cursor, dataset: Dataset, name: str) -> None:
+    source = dataset.parquet_source(name)
+    if source is None:
+        relation = cursor.from_df(in_memory(dataset.tables[name]))
+    else:
+        path, regions = source
+        relation = cursor.read_parquet(str(path))
+        if regions is not None:
+            cursor.from_df(pd.DataFrame({"region_id": sorted(regions)}, dtype=object)).create_view("scope_regions")
+            relation = relation.filter("CAST(region_id AS STRING) IN (SELECT region_id FROM scope_regions)")
+    relation.project(_categories_as_text(relation)).create_view(name)
+
+
 def _categories_as_text(relation) -> str:
     """Categorical columns (DuckDB ENUMs) as text, so both kinds of source give the same SQL types."""
     return ", ".join(
-        f"CAST({q} AS VARCHAR) AS {q}" if str(t).startswith("ENUM") else q
+        f"CAST({q} AS STRING) AS {q}" if str(t).startswith("ENUM") else q
         for q, t in zip(map(_quoted, relation.columns), relation.types, strict=True)
     )
 
 
-def _quoted(name: str) -> str:
+def _quoted(name: str) -> str:  # DuckDB's quoting, for names this module did not write
     return '"' + name.replace('"', '""') + '"'

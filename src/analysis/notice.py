@@ -166,17 +166,18 @@ def _figure_row(region: str, metric: str) -> pd.Series:
 def _inspection_counts(dataset: Dataset, province: str, period: ReportingPeriod) -> dict[str, int]:
     """A province's inspections, cases and inspections finding a major hazard in a period."""
     quarters = engine.text_list([str(q) for q in period.quarters])
-    counted = engine.query(
+    by_province = engine.query(
         dataset,
-        f"""SELECT COUNT(*) AS inspections,
+        f"""SELECT r.province, COUNT(*) AS inspections,
               CAST(SUM(CASE WHEN i.case_filed THEN 1 ELSE 0 END) AS BIGINT) AS cases,
               CAST(SUM(CASE WHEN i.major_hazards > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_major
             FROM inspections AS i JOIN regions AS r ON r.region_id = i.region_id
-            WHERE r.province = {engine.literal(province)}
-              AND {engine.period_label("i.inspection_date", "quarter")} IN {quarters}""",
+            WHERE {engine.period_label("i.inspection_date", "quarter")} IN {quarters}
+            GROUP BY 1""",
         ["inspections", "regions"],
-    ).fillna(0)
-    return {name: int(counted[name].iloc[0]) for name in ("inspections", "cases", "with_major")}
+    ).set_index("province")
+    counted = by_province.reindex([province]).fillna(0).iloc[0]
+    return {name: int(counted[name]) for name in ("inspections", "cases", "with_major")}
 
 
 def hunan_staffing(dataset: Dataset) -> pd.DataFrame:

@@ -44,7 +44,7 @@ def missingness(dataset: Dataset) -> pd.DataFrame:
         optional = [column.name for column in spec.columns if not column.required]
         if not optional:
             continue
-        present = ", ".join(f'COUNT("{name}") AS "{name}"' for name in optional)
+        present = ", ".join(f"COUNT({name}) AS {name}" for name in optional)
         counted = engine.query(dataset, f"SELECT COUNT(*) AS rows_, {present} FROM {spec.name}", [spec.name]).iloc[0]
         total = counted["rows_"]
         if total:
