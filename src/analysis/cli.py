@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -145,6 +146,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MB",
         help="keep at most this much of executed notebooks for reuse (default 2048, least recently used go first)",
     )
+    report.add_argument(
+        "--engine",
+        default=None,
+        metavar="ENGINE",
+        help="where kernels count inspections: duckdb (default, in process), spark or local[N] (a local Spark), "
+        "a Spark master URL (spark://host:7077, yarn, k8s://...) or Spark Connect (sc://host:15002)",
+    )
     report.set_defaults(run=_report)
 
     scorecard = commands.add_parser("scorecard", help="the enforcement efficiency index and the quarter's warnings")
@@ -251,8 +259,11 @@ def _metrics(args) -> int:
 
 
 def _report(args) -> int:
+    from .engine import ENGINE_ENV, check_engine
     from .report import build, schema
 
+    if args.engine is not None:
+        os.environ[ENGINE_ENV] = check_engine(args.engine)  # every kernel inherits it
     only = list(dict.fromkeys(args.only)) if args.only else None  # a name given twice runs once
     assignments = schema.assignments_from_config(args.config) if args.config else []
     assignments += [schema.parse_assignment(text) for text in args.param]  # the command line wins over the file

@@ -72,6 +72,22 @@ def text_list(values: Sequence[object]) -> str:
     return "(" + ", ".join(map(literal, values)) + ")"
 
 
+_ENGINES = re.compile(r"^(duckdb|spark|local(\[(\d+|\*)\])?|yarn|(spark|k8s|mesos|sc)://\S+)$")
+
+
+def check_engine(spec: str) -> str:
+    """`spec` if it names an engine, else ParameterError saying which are known."""
+    from .errors import ParameterError
+
+    spec = spec.strip()
+    if not _ENGINES.match(spec):
+        raise ParameterError(
+            f"engine {spec!r}: expected duckdb, spark, local[N], a Spark master URL (spark://host:7077, yarn, "
+            "k8s://...) or a Spark Connect address (sc://host:15002)"
+        )
+    return spec
+
+
 def engine_name() -> str:
     """The engine $ANALYSIS_ENGINE names: "duckdb" (default), "spark", a master URL or an sc:// address."""
     return os.environ.get(ENGINE_ENV, "").strip() or DEFAULT_ENGINE
