@@ -108,3 +108,14 @@ def test_text_columns_are_built_per_distinct_value_as_per_row():
     quarters = quarter_labels(np.array([Quarter.parse("2024Q4").ordinal, Quarter.parse("2019Q1").ordinal]))
     assert quarters.tolist() == ["2024Q4", "2019Q1"]
     assert as_text(grades, missing="?").index.tolist() == grades.index.tolist()
+
+
+def test_joined_text_is_what_adding_the_columns_gives():
+    from analysis.columns import joined
+
+    rng = np.random.default_rng(3)
+    risk = pd.Series(rng.choice(["1", "2", "4", None], 500), dtype="str")
+    industry = pd.Series(rng.choice(["mining", "trade", "a:b", None], 500), dtype="str")
+    pd.testing.assert_series_equal(joined(risk, ":", industry), risk + ":" + industry)
+    pd.testing.assert_series_equal(joined("campaign:", risk), "campaign:" + risk)
+    pd.testing.assert_series_equal(joined(risk, ":*"), risk + ":*")

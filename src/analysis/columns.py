@@ -39,3 +39,32 @@ def quarter_labels(ordinals: np.ndarray, index: pd.Index | None = None) -> pd.Se
     """Quarter labels ("2024Q4") of quarter ordinals (quarters since 1970Q1, as `Quarter.ordinal`)."""
     quarters = pd.Series(pd.PeriodIndex.from_ordinals(ordinals, freq="Q-DEC"), index=index)
     return as_text(quarters)
+
+
+def joined(*parts: pd.Series | str) -> pd.Series:
+    """Text columns (and constant strings) joined row by row, as ``a + ":" + b`` would, but once per
+    distinct combination. Missing where any column is missing. The columns share one index."""
+    columns = [p for p in parts if isinstance(p, pd.Series)]
+    if not columns:
+        raise ValueError("joined needs at least one column")
+    coded = [distinct(column) for column in columns]
+    combined = np.zeros(len(columns[0]), dtype=np.int64)  # one number per combination of codes (-1 shifted to 0)
+    for codes, labels in coded:
+        combined = combined * (len(labels) + 1) + (codes + 1)
+    combination_codes, combinations = pd.factorize(combined)
+    labels = [_join_labels(parts, coded, number) for number in combinations]
+    text = pa.array(labels, type=pa.large_string()).take(pa.array(combination_codes))
+    return pd.Series(text, index=columns[0].index, dtype="str")
+
+
+def _join_labels(parts, coded, number: int) -> str | None:
+    """The text of one combination number of `joined` (None when a column is missing in it)."""
+    codes = []
+    for _, labels in reversed(coded):
+        number, code = divmod(int(number), len(labels) + 1)
+        codes.append(code - 1)
+    codes.reverse()
+    if min(codes, default=0) < 0:
+        return None
+    values = iter(labels.iloc[code] for (_, labels), code in zip(coded, codes, strict=True))
+    return "".join(part if isinstance(part, str) else next(values) for part in parts)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
-from .columns import as_text, quarter_labels
+from .columns import as_text, joined, quarter_labels
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
@@ -158,7 +158,8 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     inspections = dataset.columns_of("inspections", list(STUDY_COLUMNS))
     quarter = quarters_of(inspections["inspection_date"]).asi8  # quarters since 1970Q1
     keep = quarter <= Quarter.parse(last_period).ordinal if last_period else np.ones(len(quarter), dtype=bool)
-    inspections, quarter = inspections[keep], quarter[keep]
+    if not keep.all():  # a copy only when something is left out: at 10M rows each copy costs 0.6 GiB
+        inspections, quarter = inspections[keep], quarter[keep]
     region = as_text(inspections["region_id"])
     quarter_label = quarter_labels(quarter, region.index)
     table = pd.DataFrame(
@@ -181,6 +182,7 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
         },
         index=inspections.index,
     )
+    del inspections, region, quarter_label  # the table holds what it needs
     if last_period:
         later = int((~keep).sum())
         table.attrs["left_out"] = {f"inspected after {last_period}": later} if later else {}
@@ -193,11 +195,11 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
                 f"with \u201c{NOT_RECORDED}\u201d as a category of its own."
             )
     table["risk_by_industry"] = _pool_sparse(
-        table, table["risk_level"] + ":" + table["industry"], table["risk_level"] + ":*"
+        table, joined(table["risk_level"], ":", table["industry"]), joined(table["risk_level"], ":*")
     )
     # Campaign effect allowed to differ by risk grade; "none" outside campaigns (no overlap with the
     # risk-by-industry cells, which already carry the risk main effects).
-    campaign_cells = ("campaign:" + table["risk_level"]).where(table["campaign_active"] == 1, "none")
+    campaign_cells = joined("campaign:", table["risk_level"]).where(table["campaign_active"] == 1, "none")
     table["campaign_by_risk"] = _pool_sparse(table, campaign_cells, pd.Series("campaign:*", index=table.index))
     return table, notes
 
