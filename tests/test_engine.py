@@ -3,6 +3,8 @@ snapshot's Parquet file that is never read into memory, and the same as pandas c
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from variants import BASE_SCALE, BASE_SEED, VARIANTS_BY_NAME, base_world, write_
 
 from analysis import cross_region, engine, metrics, notice, quality, snapshot
 from analysis.data import load
+from analysis.errors import ParameterError
 from analysis.scorecard import indicators
 
 CASES = ("base", "no-optional-columns", "zero-inspection-quarters", "one-province", "tiny", "opaque-ids")
@@ -166,3 +169,19 @@ def test_the_capture_check_from_cells_is_the_regression_on_the_rows(datasets):
         for key in ("estimate", "std_error", "ci_low", "ci_high"):
             assert check.loc[outcome, key] == pytest.approx(float(expected[key]), rel=1e-9), (outcome, key)
         assert check.loc[outcome, "n_obs"] == len(data)
+
+
+def test_a_column_a_researcher_added_does_not_reach_the_sql(datasets):
+    dataset = datasets["base"][0]
+    rows = dataset.inspections.copy()
+    rows["hazard_band"] = pd.cut(rows["hazards_found"], [-1, 0, 5, 10_000])  # a type DuckDB cannot read
+    added = dataclasses.replace(dataset, tables={**dataset.tables, "inspections": rows})
+    pd.testing.assert_frame_equal(metrics.trend(added, "province"), metrics.trend(dataset, "province"))
+
+
+def test_an_unknown_engine_is_named_in_the_error(monkeypatch):
+    monkeypatch.setenv(engine.ENGINE_ENV, "DuckDB; rm -rf")
+    with pytest.raises(ParameterError, match="engine 'DuckDB; rm -rf'"):
+        engine.engine_name()
+    for spec in ("duckdb", "spark", "local[4]", "local[*,3]", "local-cluster[2, 1, 1024]", "sc://host:15002"):
+        assert engine.check_engine(spec) == spec

@@ -226,3 +226,21 @@ def test_programme_in_force_from_its_start_quarter(tiny_dir):
     )
     assert in_force.tolist() == [False, True, True, False, False]
     assert dataset.in_force("no_such_programme", ["C1"], ["2023Q1"]).tolist() == [False]
+
+
+@pytest.mark.parametrize("column", ["key_matter", "technical_inspector", "enterprise_size"])
+def test_an_optional_column_with_no_value_at_all_in_parquet_loads(tmp_path, column):
+    """A typed Parquet column of nothing but nulls (no category to check) is simply not recorded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = write_csv_dataset(tmp_path / "data", tiny_tables())
+    frame = pd.read_csv(folder / "inspections.csv", dtype=str, keep_default_na=False)
+    table = pa.Table.from_pandas(frame.drop(columns=[column]), preserve_index=False)
+    kind = pa.string() if column == "enterprise_size" else pa.bool_()
+    table = table.append_column(pa.field(column, kind), pa.nulls(len(frame), kind))
+    (folder / "inspections.csv").unlink()
+    pq.write_table(table, folder / "inspections.parquet")
+    dataset = load(folder)
+    assert dataset.quarantine.empty
+    assert len(dataset.inspections) == len(frame) and dataset.inspections[column].isna().all()

@@ -754,7 +754,7 @@ def _mixed_team_cells(dataset: Dataset, last_period: str | None) -> pd.DataFrame
               SELECT region_id AS region, {engine.period_label("inspection_date", "quarter")} AS quarter,
                 CASE WHEN cross_region THEN 1 ELSE 0 END AS d,
                 CAST(case_filed AS DOUBLE) AS case_filed, CAST(penalty_amount AS DOUBLE) AS penalty_amount,
-                CASE WHEN major_hazards > 0 THEN 1.0 ELSE 0.0 END AS major_hazard_found
+                CAST(major_hazards > 0 AS DOUBLE) AS major_hazard_found
               FROM inspections {window})
             SELECT region, quarter, {", ".join(measures)}
             FROM team_rows GROUP BY region, quarter HAVING SUM(d) > 0 AND SUM(1 - d) > 0

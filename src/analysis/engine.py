@@ -72,7 +72,9 @@ def text_list(values: Sequence[object]) -> str:
     return "(" + ", ".join(map(literal, values)) + ")"
 
 
-_ENGINES = re.compile(r"^(duckdb|spark|local(\[(\d+|\*)\])?|yarn|(spark|k8s|mesos|sc)://\S+)$")
+_ENGINES = re.compile(
+    r"^(duckdb|spark|local(\[(\d+|\*)(,\d+)?\])?|local-cluster\[[\d, ]+\]|yarn|(spark|k8s|mesos|sc)://\S+)$"
+)
 
 
 def check_engine(spec: str) -> str:
@@ -90,7 +92,7 @@ def check_engine(spec: str) -> str:
 
 def engine_name() -> str:
     """The engine $ANALYSIS_ENGINE names: "duckdb" (default), "spark", a master URL or an sc:// address."""
-    return os.environ.get(ENGINE_ENV, "").strip() or DEFAULT_ENGINE
+    return check_engine(os.environ.get(ENGINE_ENV, "").strip() or DEFAULT_ENGINE)
 
 
 def query(dataset: Dataset, sql: str, tables: Sequence[str] = ("inspections",)) -> pd.DataFrame:
@@ -144,6 +146,14 @@ def has_values(dataset: Dataset, table: str, column: str) -> bool:
     return bool(query(dataset, f"SELECT COUNT({column}) AS n FROM {table}", [table])["n"].iloc[0])
 
 
+def contract_columns(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The table's columns of the data contract: a column a user added (of any type) is not the SQL's."""
+    from .contract import TABLES_BY_NAME
+
+    known = set(TABLES_BY_NAME[name].column_names) if name in TABLES_BY_NAME else set(frame.columns)
+    return frame[[column for column in frame.columns if column in known]]
+
+
 def in_memory(frame: pd.DataFrame) -> pd.DataFrame:
     """A table as both engines read it from memory: quarters (pandas periods) as their labels."""
     periods = [c for c, dtype in frame.dtypes.items() if isinstance(dtype, pd.PeriodDtype)]
@@ -155,7 +165,7 @@ def in_memory(frame: pd.DataFrame) -> pd.DataFrame:
 def _bind(cursor, dataset: Dataset, name: str) -> None:
     source = dataset.parquet_source(name)
     if source is None:
-        relation = cursor.from_df(in_memory(dataset.tables[name]))
+        relation = cursor.from_df(in_memory(contract_columns(name, dataset.tables[name])))
     else:
         path, regions = source
         relation = cursor.read_parquet(str(path))

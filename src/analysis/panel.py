@@ -702,7 +702,8 @@ def within_cell_gap(cells: pd.DataFrame, outcome: str, cluster: str) -> dict | N
     sumsq = cells[f"sumsq0_{outcome}"].to_numpy(dtype=float) + cells[f"sumsq1_{outcome}"].to_numpy(dtype=float)
     n = n0 + n1
     within = sumsq - (sum0 + sum1) ** 2 / n  # each cell's sum of squares about its mean
-    if within.sum() <= 1e-12 * max(float(sumsq.sum()), 1.0):
+    overall = sumsq.sum() - (sum0 + sum1).sum() ** 2 / n.sum()  # about the overall mean
+    if within.sum() <= 1e-12 * overall:
         return None
     gap, weight = sum1 / n1 - sum0 / n0, n0 * n1 / n
     estimate = float((weight * gap).sum() / weight.sum())

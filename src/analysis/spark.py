@@ -10,11 +10,14 @@ are sent along. Needs pyspark (installed with the project's dev extras) and Java
 from __future__ import annotations
 
 import functools
+import re
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .engine import contract_columns
 from .errors import ParameterError
 
 if TYPE_CHECKING:
@@ -26,17 +29,18 @@ def query(dataset: Dataset, sql: str, tables: Sequence[str], spec: str) -> pd.Da
     from pyspark.sql import functions as F
 
     spark = session(spec)
-    for name in tables:
-        source = dataset.parquet_source(name)
-        if source is None:
-            frame = spark.createDataFrame(_as_arrow(dataset.tables[name]))
-        else:
-            path, regions = source
-            frame = spark.read.parquet(str(path))
-            if regions is not None:
-                frame = frame.filter(F.col("region_id").isin(sorted(regions)))
-        frame.createOrReplaceTempView(name)
-    return spark.sql(sql).toArrow().to_pandas()  # through Arrow: pyspark's own pandas conversion predates pandas 3
+    with _LOCK:  # the views' names are shared by every query of the session
+        for name in tables:
+            source = dataset.parquet_source(name)
+            if source is None:
+                frame = spark.createDataFrame(_as_arrow(contract_columns(name, dataset.tables[name])))
+            else:
+                path, regions = source
+                frame = spark.read.parquet(_literal_path(path))
+                if regions is not None:
+                    frame = frame.filter(F.col("region_id").isin(sorted(regions)))
+            frame.createOrReplaceTempView(name)
+        return spark.sql(sql).toArrow().to_pandas()  # via Arrow: pyspark's pandas conversion predates pandas 3
 
 
 def on_parquet(sql: str, files: dict[str, str], spec: str) -> pd.DataFrame:
@@ -45,9 +49,18 @@ def on_parquet(sql: str, files: dict[str, str], spec: str) -> pd.DataFrame:
     With `compressed.cell_sql(..., quote="`")` this computes a study's cell statistics on a cluster.
     """
     spark = session(spec)
-    for name, path in files.items():
-        spark.read.parquet(str(path)).createOrReplaceTempView(name)
-    return spark.sql(sql).toArrow().to_pandas()
+    with _LOCK:
+        for name, path in files.items():
+            spark.read.parquet(str(path)).createOrReplaceTempView(name)
+        return spark.sql(sql).toArrow().to_pandas()
+
+
+_LOCK = threading.Lock()
+
+
+def _literal_path(path) -> str:
+    """A file path as Spark reads it literally (Spark takes [ ] { } * ? in paths as a glob)."""
+    return re.sub(r"([\[\]{}*?\\])", r"\\\1", str(path))
 
 
 @functools.cache

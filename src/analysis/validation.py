@@ -192,9 +192,8 @@ def _trim_categories(values: pd.Series) -> pd.Series:
 
 def _blank(values: pd.Series) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):
-        blank_category = np.asarray([str(v).strip() == "" for v in values.cat.categories], dtype=bool)
-        codes = values.cat.codes.to_numpy()
-        return (codes < 0) | (blank_category[codes.clip(0)] & (codes >= 0))
+        blank = [str(v).strip() == "" for v in values.cat.categories] + [True]  # last: missing (code -1)
+        return np.asarray(blank, dtype=bool)[values.cat.codes.to_numpy()]
     if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
         text = values.astype("str")
         return (values.isna() | (text.str.len() == 0) | text.str.isspace()).fillna(True).to_numpy(dtype=bool)
@@ -210,9 +209,8 @@ def _as_category(values: pd.Series) -> pd.Series:
 def _category_check(values: pd.Series, is_valid) -> tuple[pd.Series, np.ndarray]:
     """Check each distinct value once; return the categorical and a per-row bad mask."""
     cats = _as_category(values)
-    good = np.asarray([is_valid(str(v)) for v in cats.cat.categories], dtype=bool)
-    codes = cats.cat.codes.to_numpy()
-    bad = (codes >= 0) & ~good[codes.clip(0)]
+    good = np.asarray([is_valid(str(v)) for v in cats.cat.categories] + [True], dtype=bool)  # last: missing
+    bad = ~good[cats.cat.codes.to_numpy()]  # code -1 (missing) picks the last entry; no category at all is fine
     return cats, bad
 
 

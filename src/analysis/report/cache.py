@@ -66,7 +66,8 @@ def expected_seconds(cache_dir: Path, notebook: str, default: float) -> float:
 def prune(cache_dir: Path, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> list[Path]:
     """Remove least recently used entries until the cache is within `limit_bytes`; return what went.
 
-    Temporary folders of interrupted stores older than an hour go too.
+    Temporary folders of interrupted stores older than an hour go too. A dataset snapshot used
+    within the hour stays: a kernel of another build may still be reading its inspections.
     """
     if not cache_dir.is_dir():
         return []
@@ -81,9 +82,11 @@ def prune(cache_dir: Path, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> list[Path]
         elif ENTRY_NAME.match(folder.name) and (folder / "meta.json").is_file():
             entries.append(((folder / "meta.json").stat().st_mtime, _size(folder), folder))
     total = sum(size for _, size, _ in entries)
-    for _, size, folder in sorted(entries, key=lambda item: item[0]):
+    for used, size, folder in sorted(entries, key=lambda item: item[0]):
         if total <= limit_bytes:
             break
+        if folder.parent.name == "snapshots" and time.time() - used < STALE_TEMP_SECONDS:
+            continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
         total -= size
