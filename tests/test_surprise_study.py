@@ -119,3 +119,20 @@ def test_joined_text_is_what_adding_the_columns_gives():
     pd.testing.assert_series_equal(joined(risk, ":", industry), risk + ":" + industry)
     pd.testing.assert_series_equal(joined("campaign:", risk), "campaign:" + risk)
     pd.testing.assert_series_equal(joined(risk, ":*"), risk + ":*")
+
+
+def test_lookup_is_a_left_join_on_unique_keys():
+    from analysis.columns import lookup
+
+    rng = np.random.default_rng(5)
+    rows = pd.DataFrame(
+        {"grade": pd.Series(rng.choice(["1", "2", "3"], 400), dtype="str"), "treated": rng.random(400) < 0.4}
+    )
+    table = rows.drop_duplicates().reset_index(drop=True)
+    table = table.iloc[1:].assign(score=rng.random(len(table) - 1))  # one key has no score
+    strangers = pd.DataFrame({"grade": ["9", "8"], "treated": [True, True], "score": [1.0, 2.0]})
+    table = pd.concat([table, strangers], ignore_index=True)  # keys no row has: never matched, never clash
+    expected = rows.merge(table, on=["grade", "treated"], how="left")["score"].to_numpy()
+    np.testing.assert_array_equal(lookup(rows, table, ["grade", "treated"], "score"), expected)
+    with pytest.raises(ValueError, match="not unique"):
+        lookup(rows, pd.concat([table, table]), ["grade", "treated"], "score")

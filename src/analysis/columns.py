@@ -68,3 +68,27 @@ def _join_labels(parts, coded, number: int) -> str | None:
         return None
     values = iter(labels.iloc[code] for (_, labels), code in zip(coded, codes, strict=True))
     return "".join(part if isinstance(part, str) else next(values) for part in parts)
+
+
+def lookup(rows: pd.DataFrame, table: pd.DataFrame, keys: list[str], value: str) -> np.ndarray:
+    """`table[value]` at each row's `keys` (a left join on unique keys); NaN where the table has no such key
+    or a key is missing.
+
+    The same as ``rows[keys].merge(table, on=keys, how="left")[value]`` without building the join:
+    each key column is factorized once and the combined codes are looked up, which is several
+    times faster at millions of rows."""
+    row_codes = np.zeros(len(rows), dtype=np.int64)
+    table_codes = np.zeros(len(table), dtype=np.int64)
+    matched = np.ones(len(table), dtype=bool)  # table keys some row has
+    for key in keys:
+        codes, uniques = pd.factorize(rows[key])
+        found = pd.Index(uniques).get_indexer(table[key])
+        matched &= found >= 0
+        row_codes = row_codes * (len(uniques) + 1) + codes + 1  # a missing key (-1) is 0: no table key
+        table_codes = table_codes * (len(uniques) + 1) + found + 1
+    table_index = pd.Index(table_codes[matched])
+    if not table_index.is_unique:
+        raise ValueError(f"lookup: the table's keys {', '.join(keys)} are not unique")
+    position = table_index.get_indexer(row_codes)
+    values = table[value].to_numpy(dtype=float)[matched]
+    return np.where(position >= 0, values[position.clip(0)], np.nan) if len(values) else np.full(len(rows), np.nan)

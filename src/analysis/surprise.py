@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
-from .columns import as_text, joined, quarter_labels
+from .columns import as_text, joined, lookup, quarter_labels
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
@@ -665,7 +665,7 @@ def _scores(table: pd.DataFrame, design: Design) -> np.ndarray:
         return from_rows(table, TREATMENT, covariates, design.propensity_model)
     fitted = compressed.propensity_scores_compressed(cells, TREATMENT, covariates, design.propensity_model)
     keys = [column for column in fitted.columns if column != "score"]
-    return table[keys].merge(fitted, on=keys, how="left", validate="many_to_one")["score"].to_numpy()
+    return lookup(table, fitted, keys, "score")
 
 
 def overlap_figure(scores: np.ndarray, table: pd.DataFrame):
