@@ -415,10 +415,21 @@ def test_cache_evicts_least_recently_used_entries(tmp_path):
     assert cache.prune(tmp_path, limit_bytes=500) == [recent]
 
 
+def test_a_snapshot_in_use_is_kept_over_the_limit(tmp_path):
+    import time
+
+    from analysis.report import cache
+
+    old = cache_entry(tmp_path, "snapshots", "d" * 24, 400, used=1_000)
+    in_use = cache_entry(tmp_path, "snapshots", "e" * 24, 400, used=time.time() - 60)  # read a minute ago
+    assert cache.prune(tmp_path, limit_bytes=1) == [old] and in_use.exists()
+
+
 @pytest.mark.slow  # two builds
 def test_build_prunes_its_cache(tiny_dir, tmp_path):
     out = tmp_path / "reports" / "2022Q4"
-    run(tiny_dir, out, cache_limit_bytes=1)  # nothing fits: the entry just written is evicted
-    assert not list((out.parent / "cache").rglob("meta.json"))
+    run(tiny_dir, out, cache_limit_bytes=1)  # nothing fits: the entries just written are evicted...
+    kept = list((out.parent / "cache").rglob("meta.json"))
+    assert [m.parent.parent.name for m in kept] == ["snapshots"]  # ...but a snapshot used within the hour stays
     run(tiny_dir, out, force=True)
     assert len([m for m in (out.parent / "cache").rglob("meta.json") if "snapshots" not in m.parts]) == 1
