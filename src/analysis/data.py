@@ -173,7 +173,6 @@ class Dataset:
             kept = frame[frame["region_id"].astype("str").isin(regions)] if "region_id" in frame.columns else frame
             tables[name] = kept.reset_index(drop=True)
             outside[name] = outside.get(name, 0) + len(frame) - len(kept)
-        outside.update({name: outside.get(name, 0) for name in on_disk})
         scoped: Mapping[str, pd.DataFrame] = (
             self.tables.within(regions, tables) if isinstance(self.tables, snapshot.SnapshotTables) else tables
         )
@@ -186,7 +185,7 @@ class Dataset:
             notes=[*self.notes, f"This report covers {covered}; other provinces' rows are left aside."],
         )
         for name in on_disk:  # counted where they lie
-            result.outside_scope[name] += self.row_count(name) - result.row_count(name)
+            outside[name] = outside.get(name, 0) + self.row_count(name) - result.row_count(name)
         return result
 
     def outside_scope_reason(self, province: str) -> str | None:

@@ -59,6 +59,11 @@ def quarter_ordinal(column: str) -> str:
     return f"((year({column}) - 1970) * 4 + quarter({column}) - 1)"
 
 
+def count_where(condition: str) -> str:
+    """SQL counting the rows of a group where `condition` holds (an integer; a NULL condition counts 0)."""
+    return f"CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS BIGINT)"
+
+
 def literal(value: object) -> str:
     """Text the suite made (a quarter label, say) as a SQL string literal: '2024Q4'."""
     text = str(value)

@@ -137,25 +137,27 @@ def counts_sql(group: str | None, granularity: str) -> str:
     """The SQL counting inspections, cases, fines and hazards per group and period.
 
     Reads the tables `inspections` and `regions` (for the province); returns one row per group
-    and period, ordered by them: the keys, then integer counts and the fines' float total.
+    and period, ordered by them: the keys, then integer counts and the fines' float total. The
+    notice's and the scorecard's counts come from this same query.
     """
     period = engine.period_label("i.inspection_date", granularity)
     key = {None: None, "province": "r.province", "region_id": "i.region_id", "industry": "i.industry"}[group]
     keys = [*([f"{key} AS {group}"] if key else []), f"{period} AS period"]
     join = "JOIN regions AS r ON r.region_id = i.region_id" if group == "province" else ""
-    count = "CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT)"
+    count = engine.count_where
     return f"""
         SELECT {", ".join(keys)},
           COUNT(*) AS inspections,
-          {count.format("i.surprise")} AS surprise,
-          {count.format("i.case_filed")} AS cases,
-          {count.format("i.key_matter AND i.case_filed")} AS key_matter_cases,
+          {count("i.surprise")} AS surprise,
+          {count("i.case_filed")} AS cases,
+          {count("i.key_matter AND i.case_filed")} AS key_matter_cases,
           COUNT(i.key_matter) AS key_matter_known,
           SUM(CAST(i.penalty_amount AS DOUBLE)) AS penalty_total,
-          {count.format("i.double_penalty")} AS double_penalty_cases,
+          {count("i.double_penalty")} AS double_penalty_cases,
           CAST(SUM(i.major_hazards) AS BIGINT) AS major_hazards,
-          {count.format("i.major_hazards > 0")} AS with_major,
-          {count.format("i.major_hazards > 0 AND i.case_filed")} AS with_major_filed
+          {count("i.major_hazards > 0")} AS with_major,
+          {count("i.major_hazards > 0 AND i.case_filed")} AS with_major_filed,
+          {count("i.cross_region")} AS cross_region
         FROM inspections AS i {join}
         GROUP BY {", ".join(str(n + 1) for n in range(len(keys)))}
         ORDER BY {", ".join(str(n + 1) for n in range(len(keys)))}"""

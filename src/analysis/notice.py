@@ -19,7 +19,7 @@ from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Published, suppress, suppress_metrics
 from .errors import ParameterError
 from .limits import Unavailable
-from .metrics import ReportingPeriod, compute, parse_period, trend
+from .metrics import ReportingPeriod, compute, counts_sql, parse_period, trend
 
 JIANGSU_METRICS = (
     "key_matter_cases",
@@ -165,19 +165,9 @@ def _figure_row(region: str, metric: str) -> pd.Series:
 
 def _inspection_counts(dataset: Dataset, province: str, period: ReportingPeriod) -> dict[str, int]:
     """A province's inspections, cases and inspections finding a major hazard in a period."""
-    quarters = engine.text_list([str(q) for q in period.quarters])
-    by_province = engine.query(
-        dataset,
-        f"""SELECT r.province, COUNT(*) AS inspections,
-              CAST(SUM(CASE WHEN i.case_filed THEN 1 ELSE 0 END) AS BIGINT) AS cases,
-              CAST(SUM(CASE WHEN i.major_hazards > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_major
-            FROM inspections AS i JOIN regions AS r ON r.region_id = i.region_id
-            WHERE {engine.period_label("i.inspection_date", "quarter")} IN {quarters}
-            GROUP BY 1""",
-        ["inspections", "regions"],
-    ).set_index("province")
-    counted = by_province.reindex([province]).fillna(0).iloc[0]
-    return {name: int(counted[name]) for name in ("inspections", "cases", "with_major")}
+    counted = engine.query(dataset, counts_sql("province", period.granularity), ["inspections", "regions"])
+    row = counted[(counted["province"] == province) & (counted["period"] == period.label)]
+    return {name: int(row[name].sum()) for name in ("inspections", "cases", "with_major")}  # no row: 0
 
 
 def hunan_staffing(dataset: Dataset) -> pd.DataFrame:

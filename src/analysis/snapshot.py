@@ -107,11 +107,18 @@ class SnapshotTables(Mapping):
     (a `Dataset.within` scope); None keeps them all.
     """
 
-    def __init__(self, folder: Path, names: list[str], datetimes: dict, regions: frozenset[str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        names: list[str],
+        datetimes: dict,
+        regions: frozenset[str] | None = None,
+        loaded: dict[str, pd.DataFrame] | None = None,
+    ):
         self.folder, self.names, self.datetimes, self.regions = Path(folder), list(names), datetimes, regions
-        self.loaded: dict[str, pd.DataFrame] = {
-            name: self._read(name) for name in self.names if name not in LAZY_TABLES
-        }
+        self.loaded: dict[str, pd.DataFrame] = (
+            {name: self._read(name) for name in self.names if name not in LAZY_TABLES} if loaded is None else loaded
+        )
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.loaded:
@@ -138,11 +145,8 @@ class SnapshotTables(Mapping):
 
     def within(self, regions: set[str], loaded: dict[str, pd.DataFrame]) -> SnapshotTables:
         """The same snapshot restricted to `regions`, with the tables already restricted in memory."""
-        scoped = SnapshotTables.__new__(SnapshotTables)
-        scoped.folder, scoped.names, scoped.datetimes = self.folder, self.names, self.datetimes
-        scoped.regions = frozenset(regions if self.regions is None else self.regions & regions)
-        scoped.loaded = dict(loaded)
-        return scoped
+        kept = frozenset(regions if self.regions is None else self.regions & regions)
+        return SnapshotTables(self.folder, self.names, self.datetimes, kept, dict(loaded))
 
     def columns_of(self, name: str, columns: list[str]) -> pd.DataFrame:
         """Some columns of a table, read for the caller and not kept (the table stays on disk)."""

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import engine
 from ..data import Dataset
+from ..metrics import counts_sql
 
 # Cell states: a value that may be shown, one withheld under disclosure control, one not defined
 # (no denominator) or not recorded (no staffing or accident row, an unknown value).
@@ -146,25 +147,9 @@ def counts(dataset: Dataset, quarter: pd.Period) -> pd.DataFrame:
 
 def _inspection_counts(dataset: Dataset, quarter: pd.Period) -> pd.DataFrame:
     """Per-region counts of the quarter's inspections (index region_id), counted in SQL where the rows lie."""
-    count = "SUM(CASE WHEN {} THEN 1 ELSE 0 END)"
-    counted = engine.query(
-        dataset,
-        f"""SELECT region_id,
-              COUNT(*) AS inspections,
-              {count.format("surprise")} AS surprise,
-              {count.format("case_filed")} AS cases,
-              SUM(CAST(penalty_amount AS DOUBLE)) AS penalty_total,
-              {count.format("double_penalty AND case_filed")} AS double_penalty_cases,
-              {count.format("major_hazards > 0")} AS with_major,
-              {count.format("major_hazards > 0 AND case_filed")} AS with_major_filed,
-              {count.format("key_matter AND case_filed")} AS key_matter_cases,
-              COUNT(key_matter) AS key_matter_known,
-              {count.format("cross_region")} AS cross_region
-            FROM inspections
-            WHERE {engine.period_label("inspection_date", "quarter")} = {engine.literal(quarter)}
-            GROUP BY region_id ORDER BY region_id""",
-    )
-    return counted.set_index("region_id").astype("float64")
+    counted = engine.query(dataset, counts_sql("region_id", "quarter"), ["inspections", "regions"])
+    rows = counted[counted.pop("period") == str(quarter)].drop(columns="major_hazards")
+    return rows.set_index("region_id").astype("float64")
 
 
 def _rows_of(table: pd.DataFrame, quarter: pd.Period, columns: list[str]) -> pd.DataFrame:
