@@ -140,6 +140,26 @@ def test_the_sql_counts_are_pandas_counts(datasets):
     np.testing.assert_allclose(counted["major_hazard_filing_rate"], filing, rtol=1e-12)
 
 
+def test_a_snapshot_stores_the_inspection_cells_and_reads_them_while_the_rows_stay_on_disk(datasets):
+    in_memory, from_snapshot = datasets["base"]
+    scope = scopes(in_memory)[1]
+    stored = from_snapshot.within(scope).parquet_source("inspection_cells")
+    assert stored is not None and stored[0].parent.name == "summaries" and stored[1] is not None
+    assert in_memory.parquet_source("inspection_cells") is None  # derived from the rows in memory
+    every_cell = "SELECT * FROM inspection_cells ORDER BY 1, 2, 3, 4"
+    derived = engine.query(in_memory.within(scope), every_cell, ["inspection_cells"])
+    read = engine.query(from_snapshot.within(scope), every_cell, ["inspection_cells"])
+    pd.testing.assert_frame_equal(read, derived, check_exact=True)
+    assert derived["inspections"].sum() == len(in_memory.within(scope).inspections)
+    assert len(derived) < len(in_memory.inspections) / 10  # cells, not rows
+
+
+def test_a_summary_joins_a_query_that_has_its_own_with_clause(datasets):
+    dataset = datasets["tiny"][0]
+    sql = "WITH q AS (SELECT 1 AS one) SELECT CAST(SUM(c.inspections) AS BIGINT) AS n FROM inspection_cells AS c, q"
+    assert engine.query(dataset, sql, ["inspection_cells"])["n"].iloc[0] == len(dataset.inspections)
+
+
 def test_only_text_the_suite_made_goes_into_sql():
     assert engine.text_list(["2024Q4", "2024H2"]) == "('2024Q4', '2024H2')"
     for text in ("it's", "b'; DROP TABLE x; --", "back\\slash"):

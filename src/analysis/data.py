@@ -25,6 +25,7 @@ import pandas as pd
 from . import contract as c
 from . import snapshot
 from .columns import distinct
+from .engine import SUMMARIES
 from .errors import DataContractError, ParameterError
 from .quarter import Quarter, ordinals
 from .readers import RawTable, read_dataset
@@ -72,9 +73,13 @@ class Dataset:
 
         `analysis.engine` aggregates such a table where it lies instead of reading it."""
         tables = self.tables
-        if isinstance(tables, snapshot.SnapshotTables) and tables.unread(name):
+        if not isinstance(tables, snapshot.SnapshotTables):
+            return None
+        if tables.unread(name):
             return tables.path(name), tables.regions
-        return None
+        summary = SUMMARIES.get(name)
+        stored = tables.summary_path(name, summary.base) if summary else None
+        return (stored, tables.regions) if stored else None
 
     def columns_of(self, name: str, columns: list[str]) -> pd.DataFrame:
         """Some columns of a table; a snapshot table still on disk reads just these and stays there."""

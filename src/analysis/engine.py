@@ -30,6 +30,7 @@ import os
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -41,17 +42,21 @@ ENGINE_ENV = "ANALYSIS_ENGINE"
 DEFAULT_ENGINE = "duckdb"
 _SAFE_TEXT = re.compile(r"^[^'\\]*$")
 
-QUARTER_LABEL = "CAST(year({d}) AS STRING) || 'Q' || CAST(quarter({d}) AS STRING)"
-PERIOD_LABEL = {
-    "quarter": QUARTER_LABEL,
-    "half": "CAST(year({d}) AS STRING) || 'H' || CASE WHEN quarter({d}) <= 2 THEN '1' ELSE '2' END",
-    "year": "CAST(year({d}) AS STRING)",
+PERIOD_LABEL = {  # from a year {y} and a quarter of the year {q}
+    "quarter": "CAST({y} AS STRING) || 'Q' || CAST({q} AS STRING)",
+    "half": "CAST({y} AS STRING) || 'H' || CASE WHEN {q} <= 2 THEN '1' ELSE '2' END",
+    "year": "CAST({y} AS STRING)",
 }
 
 
 def period_label(column: str, granularity: str) -> str:
     """SQL for the quarter ("2024Q4"), half-year ("2024H2") or year ("2024") of a date column."""
-    return PERIOD_LABEL[granularity].format(d=column)
+    return period_label_of(f"year({column})", f"quarter({column})", granularity)
+
+
+def period_label_of(year: str, quarter: str, granularity: str) -> str:
+    """`period_label` from a year and a quarter of the year (1-4) already apart, as in `INSPECTION_CELLS`."""
+    return PERIOD_LABEL[granularity].format(y=year, q=quarter)
 
 
 def quarter_ordinal(column: str) -> str:
@@ -62,6 +67,39 @@ def quarter_ordinal(column: str) -> str:
 def count_where(condition: str) -> str:
     """SQL counting the rows of a group where `condition` holds (an integer; a NULL condition counts 0)."""
     return f"CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS BIGINT)"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A table derived from `base` by `sql`, grouped finely enough that every count the notebooks
+    take from `base` follows from it by summing, and still keyed by region so a scope applies.
+
+    A snapshot stores it beside its tables (`analysis.snapshot`), so a kernel sums thousands of
+    cells instead of scanning millions of rows; elsewhere `query` derives it on the fly.
+    """
+
+    base: str
+    sql: str
+
+
+INSPECTION_CELLS = Summary(  # per region, industry and quarter: ~25,000 cells for 10M inspections
+    "inspections",
+    f"""SELECT region_id, industry, year(inspection_date) AS inspection_year,
+          quarter(inspection_date) AS inspection_quarter,
+          COUNT(*) AS inspections,
+          {count_where("surprise")} AS surprise,
+          {count_where("case_filed")} AS cases,
+          {count_where("key_matter AND case_filed")} AS key_matter_cases,
+          COUNT(key_matter) AS key_matter_known,
+          SUM(CAST(penalty_amount AS DECIMAL(38, 6))) AS penalty_total,
+          {count_where("double_penalty")} AS double_penalty_cases,
+          CAST(SUM(major_hazards) AS BIGINT) AS major_hazards,
+          {count_where("major_hazards > 0")} AS with_major,
+          {count_where("major_hazards > 0 AND case_filed")} AS with_major_filed,
+          {count_where("cross_region")} AS cross_region
+        FROM inspections GROUP BY 1, 2, 3, 4""",
+)  # fines summed as exact decimals (to a millionth of a yuan): the same total in any order, on either engine
+SUMMARIES = {"inspection_cells": INSPECTION_CELLS}
 
 
 def literal(value: object) -> str:
@@ -106,7 +144,9 @@ def query(dataset: Dataset, sql: str, tables: Sequence[str] = ("inspections",)) 
     The rows are the dataset's as `Dataset.tables` gives them (within its scope), whether they
     are in memory or still in the snapshot's Parquet file; region columns come as text. Spark
     runs the query when $ANALYSIS_ENGINE names it and a table is on disk; DuckDB otherwise.
+    A name in `SUMMARIES` reads the snapshot's stored summary, or is derived from its base table.
     """
+    sql, tables = _deriving_summaries(dataset, sql, tables)
     on_disk = any(dataset.parquet_source(name) is not None for name in tables)
     if engine_name() != DEFAULT_ENGINE and on_disk:
         from . import spark
@@ -125,6 +165,20 @@ def query(dataset: Dataset, sql: str, tables: Sequence[str] = ("inspections",)) 
 
 
 _LOCK = threading.Lock()
+
+
+def _deriving_summaries(dataset: Dataset, sql: str, tables: Sequence[str]) -> tuple[str, list[str]]:
+    """`sql` and its tables, with each summary the snapshot does not store derived in a WITH clause."""
+    derived = [name for name in tables if name in SUMMARIES and dataset.parquet_source(name) is None]
+    if not derived:
+        return sql, list(tables)
+    bound = [name for name in tables if name not in derived]
+    bound += [SUMMARIES[name].base for name in derived if SUMMARIES[name].base not in bound]
+    clauses = ", ".join(f"{name} AS ({SUMMARIES[name].sql})" for name in derived)
+    body = sql.strip()
+    if body[:4].upper() == "WITH":
+        return f"WITH {clauses}, {body[4:].lstrip()}", bound
+    return f"WITH {clauses} {body}", bound
 
 
 @functools.cache

@@ -117,7 +117,7 @@ def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter")
     if granularity not in GRANULARITIES:
         raise ParameterError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
     keys = [c for c in (group, "period") if c]
-    counts = engine.query(dataset, counts_sql(group, granularity), ["inspections", "regions"]).set_index(keys)
+    counts = engine.query(dataset, counts_sql(group, granularity), COUNTS_TABLES).set_index(keys)
     out = counts.assign(
         # Not recorded is not zero: without any key_matter value the count is unknown.
         key_matter_cases=lambda d: d["key_matter_cases"].where(d["key_matter_known"] > 0),
@@ -136,31 +136,27 @@ def trend(dataset: Dataset, by: str | None = None, granularity: str = "quarter")
 def counts_sql(group: str | None, granularity: str) -> str:
     """The SQL counting inspections, cases, fines and hazards per group and period.
 
-    Reads the tables `inspections` and `regions` (for the province); returns one row per group
-    and period, ordered by them: the keys, then integer counts and the fines' float total. The
-    notice's and the scorecard's counts come from this same query.
+    Sums the inspections' cells by region, industry and quarter (`engine.INSPECTION_CELLS`,
+    stored with a report's snapshot) and reads `regions` for the province; returns one row
+    per group and period, ordered by them: the keys, then integer counts and the fines'
+    float total. The notice's and the scorecard's counts come from this same query.
     """
-    period = engine.period_label("i.inspection_date", granularity)
-    key = {None: None, "province": "r.province", "region_id": "i.region_id", "industry": "i.industry"}[group]
+    period = engine.period_label_of("c.inspection_year", "c.inspection_quarter", granularity)
+    key = {None: None, "province": "r.province", "region_id": "c.region_id", "industry": "c.industry"}[group]
     keys = [*([f"{key} AS {group}"] if key else []), f"{period} AS period"]
-    join = "JOIN regions AS r ON r.region_id = i.region_id" if group == "province" else ""
-    count = engine.count_where
+    join = "JOIN regions AS r ON r.region_id = c.region_id" if group == "province" else ""
+    counts = ["inspections", "surprise", "cases", "key_matter_cases", "key_matter_known", "double_penalty_cases"]
+    counts += ["major_hazards", "with_major", "with_major_filed", "cross_region"]
+    sums = [f"CAST(SUM(c.{name}) AS BIGINT) AS {name}" for name in counts]
+    by = ", ".join(str(n + 1) for n in range(len(keys)))
     return f"""
-        SELECT {", ".join(keys)},
-          COUNT(*) AS inspections,
-          {count("i.surprise")} AS surprise,
-          {count("i.case_filed")} AS cases,
-          {count("i.key_matter AND i.case_filed")} AS key_matter_cases,
-          COUNT(i.key_matter) AS key_matter_known,
-          SUM(CAST(i.penalty_amount AS DOUBLE)) AS penalty_total,
-          {count("i.double_penalty")} AS double_penalty_cases,
-          CAST(SUM(i.major_hazards) AS BIGINT) AS major_hazards,
-          {count("i.major_hazards > 0")} AS with_major,
-          {count("i.major_hazards > 0 AND i.case_filed")} AS with_major_filed,
-          {count("i.cross_region")} AS cross_region
-        FROM inspections AS i {join}
-        GROUP BY {", ".join(str(n + 1) for n in range(len(keys)))}
-        ORDER BY {", ".join(str(n + 1) for n in range(len(keys)))}"""
+        SELECT {", ".join(keys)}, {", ".join(sums)}, CAST(SUM(c.penalty_total) AS DOUBLE) AS penalty_total
+        FROM inspection_cells AS c {join}
+        GROUP BY {by}
+        ORDER BY {by}"""
+
+
+COUNTS_TABLES = ["inspection_cells", "regions"]  # what `counts_sql` reads
 
 
 def region_quarter(dataset: Dataset, last_period: str | None = None) -> pd.DataFrame:

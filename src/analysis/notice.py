@@ -19,7 +19,7 @@ from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Published, suppress, suppress_metrics
 from .errors import ParameterError
 from .limits import Unavailable
-from .metrics import ReportingPeriod, compute, counts_sql, parse_period, trend
+from .metrics import COUNTS_TABLES, ReportingPeriod, compute, counts_sql, parse_period, trend
 
 JIANGSU_METRICS = (
     "key_matter_cases",
@@ -165,7 +165,7 @@ def _figure_row(region: str, metric: str) -> pd.Series:
 
 def _inspection_counts(dataset: Dataset, province: str, period: ReportingPeriod) -> dict[str, int]:
     """A province's inspections, cases and inspections finding a major hazard in a period."""
-    counted = engine.query(dataset, counts_sql("province", period.granularity), ["inspections", "regions"])
+    counted = engine.query(dataset, counts_sql("province", period.granularity), COUNTS_TABLES)
     row = counted[(counted["province"] == province) & (counted["period"] == period.label)]
     return {name: int(row[name].sum()) for name in ("inspections", "cases", "with_major")}  # no row: 0
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 SNAPSHOT_ENV = "ANALYSIS_SNAPSHOT"
 DESCRIPTION = "dataset.json"
-FORMAT = 1  # bump when the layout changes: an older snapshot is then ignored and written again
+FORMAT = 2  # bump when the layout changes: an older snapshot is then ignored and written again
 LAZY_TABLES = ("inspections",)  # read into memory only when a notebook asks for the rows themselves
 
 
@@ -46,6 +46,7 @@ def write(dataset: Dataset, folder: Path) -> Path:
     try:
         for name, frame in dataset.tables.items():
             frame.to_parquet(tmp / "tables" / f"{name}.parquet", index=False)
+        _write_summaries(dataset, tmp / "summaries")
         dataset.quarantine.to_parquet(tmp / "quarantine.parquet", index=False)
         description = {
             "format": FORMAT,
@@ -65,6 +66,16 @@ def write(dataset: Dataset, folder: Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def _write_summaries(dataset: Dataset, folder: Path) -> None:
+    """Each `engine.SUMMARIES` table of the dataset, computed once here for every kernel."""
+    from . import engine
+
+    folder.mkdir()
+    for name, summary in engine.SUMMARIES.items():
+        if summary.base in dataset.tables:
+            engine.query(dataset, summary.sql, [summary.base]).to_parquet(folder / f"{name}.parquet", index=False)
 
 
 def read(folder: Path) -> Dataset:
@@ -138,6 +149,11 @@ class SnapshotTables(Mapping):
 
     def path(self, name: str) -> Path:
         return self.folder / "tables" / f"{name}.parquet"
+
+    def summary_path(self, name: str, base: str) -> Path | None:
+        """The stored `engine.SUMMARIES` table `name` derived from `base`, while `base` is still unread."""
+        path = self.folder / "summaries" / f"{name}.parquet"
+        return path if self.unread(base) and path.exists() else None
 
     def unread(self, name: str) -> bool:
         """Whether the table is still only on disk."""

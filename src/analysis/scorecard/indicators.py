@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import engine
 from ..data import Dataset
-from ..metrics import counts_sql
+from ..metrics import COUNTS_TABLES, counts_sql
 
 # Cell states: a value that may be shown, one withheld under disclosure control, one not defined
 # (no denominator) or not recorded (no staffing or accident row, an unknown value).
@@ -147,7 +147,7 @@ def counts(dataset: Dataset, quarter: pd.Period) -> pd.DataFrame:
 
 def _inspection_counts(dataset: Dataset, quarter: pd.Period) -> pd.DataFrame:
     """Per-region counts of the quarter's inspections (index region_id), counted in SQL where the rows lie."""
-    counted = engine.query(dataset, counts_sql("region_id", "quarter"), ["inspections", "regions"])
+    counted = engine.query(dataset, counts_sql("region_id", "quarter"), COUNTS_TABLES)
     rows = counted[counted.pop("period") == str(quarter)].drop(columns="major_hazards")
     return rows.set_index("region_id").astype("float64")
 
