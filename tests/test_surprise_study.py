@@ -116,9 +116,31 @@ def test_joined_text_is_what_adding_the_columns_gives():
     rng = np.random.default_rng(3)
     risk = pd.Series(rng.choice(["1", "2", "4", None], 500), dtype="str")
     industry = pd.Series(rng.choice(["mining", "trade", "a:b", None], 500), dtype="str")
-    pd.testing.assert_series_equal(joined(risk, ":", industry), risk + ":" + industry)
-    pd.testing.assert_series_equal(joined("campaign:", risk), "campaign:" + risk)
-    pd.testing.assert_series_equal(joined(risk, ":*"), risk + ":*")
+    for made, expected in [
+        (joined(risk, ":", industry), risk + ":" + industry),
+        (joined("campaign:", risk), "campaign:" + risk),
+        (joined(risk, ":*"), risk + ":*"),
+    ]:
+        assert isinstance(made.dtype, pd.CategoricalDtype)
+        assert list(made.cat.categories) == sorted(expected.dropna().unique())
+        pd.testing.assert_series_equal(made.astype("str"), expected)
+
+
+def test_categories_and_where_keep_every_value():
+    from analysis.columns import as_category, where
+
+    regions = pd.Series(["b", "a", "b", None, "c"], dtype="str", index=[5, 6, 7, 8, 9])
+    provinces = as_category(regions, {"a": "Hunan", "b": "Jiangsu", "c": "Hunan"}, missing="none")
+    assert provinces.index.equals(regions.index) and list(provinces.cat.categories) == ["Hunan", "Jiangsu", "none"]
+    assert provinces.astype("str").tolist() == ["Jiangsu", "Hunan", "Jiangsu", "none", "Hunan"]
+    unmapped = as_category(regions, {"a": "Hunan"})  # a region the mapping lacks: missing, not a category
+    assert unmapped.isna().tolist() == [True, False, True, True, True] and list(unmapped.cat.categories) == ["Hunan"]
+    keep = np.array([True, False, True, False, True])
+    assert where(keep, provinces, "*").astype("str").tolist() == ["Jiangsu", "*", "Jiangsu", "*", "Hunan"]
+    other = pd.Series(list("vwxyz"), dtype="str", index=regions.index)
+    mixed = where(keep, provinces, other)
+    assert mixed.astype("str").tolist() == ["Jiangsu", "w", "Jiangsu", "y", "Hunan"]
+    assert list(mixed.cat.categories) == sorted(mixed.cat.categories) and mixed.index.equals(regions.index)
 
 
 def test_lookup_is_a_left_join_on_unique_keys():

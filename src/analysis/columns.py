@@ -35,6 +35,38 @@ def as_text(values: pd.Series, mapping: dict | pd.Series | None = None, missing:
     return pd.Series(text, index=values.index, dtype="str")
 
 
+def as_category(values: pd.Series, mapping: dict | pd.Series | None = None, missing: str | None = None) -> pd.Series:
+    """`as_text` as a categorical column: each distinct text once, and a small integer per row.
+
+    Ten million rows of a few hundred texts take 10-20 MB instead of 100-200 MB, and grouping
+    or factorizing them needs no hashing. Categories are sorted, so groupings come out in the
+    order the text would give."""
+    codes, labels = distinct(values)
+    if mapping is not None:
+        labels = labels.map(mapping)
+    if missing is not None:
+        codes = np.where(codes < 0, len(labels), codes)
+        labels = pd.concat([labels, pd.Series([missing])], ignore_index=True)
+    return _categorical(codes, labels.to_numpy(dtype=object), values.index)
+
+
+def where(keep: np.ndarray, values: pd.Series, other: pd.Series | str) -> pd.Series:
+    """Categorical `values` where `keep` holds, else `other` (a column or one text), as a categorical."""
+    if isinstance(other, str):
+        other = pd.Series(pd.Categorical.from_codes(np.zeros(len(values), dtype=np.int8), categories=[other]))
+    both = pd.api.types.union_categoricals([values.array, pd.Categorical(other.array)], sort_categories=True)
+    codes = np.where(keep, both.codes[: len(values)], both.codes[len(values) :])
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=both.dtype), index=values.index)
+
+
+def _categorical(codes: np.ndarray, labels: np.ndarray, index: pd.Index) -> pd.Series:
+    """Rows coded into `labels` (-1 or a missing label: missing) as a categorical of the sorted distinct labels."""
+    label_codes, categories = pd.factorize(pd.Series(labels, dtype="str"), sort=True, use_na_sentinel=True)
+    row_codes = np.append(label_codes, -1)[codes]  # code -1 picks the appended -1: missing
+    dtype = pd.CategoricalDtype(pd.Index(categories, dtype="str"))
+    return pd.Series(pd.Categorical.from_codes(row_codes, dtype=dtype), index=index)
+
+
 def quarter_labels(ordinals: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     """Quarter labels ("2024Q4") of quarter ordinals (quarters since 1970Q1, as `Quarter.ordinal`)."""
     quarters = pd.Series(pd.PeriodIndex.from_ordinals(ordinals, freq="Q-DEC"), index=index)
@@ -43,7 +75,8 @@ def quarter_labels(ordinals: np.ndarray, index: pd.Index | None = None) -> pd.Se
 
 def joined(*parts: pd.Series | str) -> pd.Series:
     """Text columns (and constant strings) joined row by row, as ``a + ":" + b`` would, but once per
-    distinct combination. Missing where any column is missing. The columns share one index."""
+    distinct combination, as a categorical (`as_category`). Missing where any column is missing.
+    The columns share one index."""
     columns = [p for p in parts if isinstance(p, pd.Series)]
     if not columns:
         raise ValueError("joined needs at least one column")
@@ -52,9 +85,8 @@ def joined(*parts: pd.Series | str) -> pd.Series:
     for codes, labels in coded:
         combined = combined * (len(labels) + 1) + (codes + 1)
     combination_codes, combinations = pd.factorize(combined)
-    labels = [_join_labels(parts, coded, number) for number in combinations]
-    text = pa.array(labels, type=pa.large_string()).take(pa.array(combination_codes))
-    return pd.Series(text, index=columns[0].index, dtype="str")
+    labels = np.array([_join_labels(parts, coded, number) for number in combinations], dtype=object)
+    return _categorical(combination_codes, labels, columns[0].index)
 
 
 def _join_labels(parts, coded, number: int) -> str | None:

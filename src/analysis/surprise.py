@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
-from .columns import as_text, joined, lookup, quarter_labels
+from .columns import as_category, as_text, joined, lookup, quarter_labels, where
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
@@ -160,13 +160,13 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     keep = quarter <= Quarter.parse(last_period).ordinal if last_period else np.ones(len(quarter), dtype=bool)
     if not keep.all():  # a copy only when something is left out: at 10M rows each copy costs 0.6 GiB
         inspections, quarter = inspections[keep], quarter[keep]
-    region = as_text(inspections["region_id"])
+    region = as_category(inspections["region_id"])
     quarter_label = quarter_labels(quarter, region.index)
     table = pd.DataFrame(
         {
             "inspection_id": as_text(inspections["inspection_id"]),
             "region_id": region,
-            "province": as_text(inspections["region_id"], dataset.province_by_region()),
+            "province": as_category(inspections["region_id"], dataset.province_by_region()),
             "inspection_date": inspections["inspection_date"],
             "surprise": inspections["surprise"],
             "hazards_found": inspections["hazards_found"].astype(float),
@@ -174,9 +174,9 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
             "case_filed": inspections["case_filed"].astype(float),
             "penalty_amount": inspections["penalty_amount"].astype(float),
             # grades as categories: no linearity assumed
-            "risk_level": as_text(inspections["risk_level"], missing=NOT_RECORDED),
-            "industry": as_text(inspections["industry"]),
-            "enterprise_size": as_text(inspections["enterprise_size"], missing=NOT_RECORDED),
+            "risk_level": as_category(inspections["risk_level"], missing=NOT_RECORDED),
+            "industry": as_category(inspections["industry"]),
+            "enterprise_size": as_category(inspections["enterprise_size"], missing=NOT_RECORDED),
             "campaign_active": dataset.in_force("surprise_campaign", region, quarter_label).astype(float),
             "quarter": quarter_label,
         },
@@ -199,24 +199,25 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     )
     # Campaign effect allowed to differ by risk grade; "none" outside campaigns (no overlap with the
     # risk-by-industry cells, which already carry the risk main effects).
-    campaign_cells = joined("campaign:", table["risk_level"]).where(table["campaign_active"] == 1, "none")
-    table["campaign_by_risk"] = _pool_sparse(table, campaign_cells, pd.Series("campaign:*", index=table.index))
+    in_campaign = table["campaign_active"].to_numpy() == 1
+    campaign_cells = where(in_campaign, joined("campaign:", table["risk_level"]), "none")
+    table["campaign_by_risk"] = _pool_sparse(table, campaign_cells, "campaign:*")
     return table, notes
 
 
-def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series) -> pd.Series:
+def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series | str) -> pd.Series:
     """Cells with fewer than MIN_PER_ARM inspections in either arm fall back to a coarser label,
     and coarser labels still that sparse to one label for all of them ("*"), so every
     outcome-model cell can be fitted in both arms."""
     pooled = _sparse_to(table, cells, coarser)
-    return _sparse_to(table, pooled, pd.Series("*", index=table.index)) if len(pooled) else pooled
+    return _sparse_to(table, pooled, "*") if len(pooled) else pooled
 
 
-def _sparse_to(table: pd.DataFrame, cells: pd.Series, fallback: pd.Series) -> pd.Series:
+def _sparse_to(table: pd.DataFrame, cells: pd.Series, fallback: pd.Series | str) -> pd.Series:
     codes, labels = pd.factorize(cells)
     fewest = _counts_by_arm(table, codes, len(labels)).min(axis=1)
     sparse = np.append(fewest < MIN_PER_ARM, False)[codes]  # a missing cell (code -1) is left as it is
-    return cells.where(~sparse, fallback)
+    return where(~sparse, cells, fallback)
 
 
 def arm_counts(table: pd.DataFrame, column: str) -> pd.DataFrame:
