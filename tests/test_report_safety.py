@@ -275,7 +275,10 @@ def test_killed_builder_takes_its_workers_and_kernels_with_it(tiny_dir, tmp_path
     )
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and len(descendants(builder_process.pid)) < 2:  # worker + kernel
+        staging = out.parent / ".staging-2022Q4-*"
+        while time.monotonic() < deadline and (  # validated, staging, a worker and its kernel running
+            len(descendants(builder_process.pid)) < 2 or not list(out.parent.glob(staging.name))
+        ):
             time.sleep(0.5)
         time.sleep(3)  # the kernel is running the sleeping cell now
         family = descendants(builder_process.pid)

@@ -82,11 +82,17 @@ def test_a_report_build_validates_once_and_its_kernels_read_the_snapshot(tiny_di
     """The kernels' `load` must return the runner's snapshot: plant one whose accounting no read of the files
     could give, and find it on the data quality page."""
     from analysis.report import build, record, schema
+    from analysis.report.builder import snapshot_key
 
     cache_dir = tmp_path / "cache"
     dataset = load(tiny_dir)
     planted = dataclasses.replace(dataset, rows_read={**dataset.rows_read, "inspections": 1234567})
-    snapshot.write(planted, cache_dir / "snapshots" / record.data_fingerprint(tiny_dir)["sha256"][:24])
+    base_record = {
+        "data": record.data_fingerprint(tiny_dir),
+        "source_sha256": record.source_digest(),
+        "environment": record.environment(),
+    }
+    snapshot.write(planted, cache_dir / "snapshots" / snapshot_key(base_record))
     result = build(
         tiny_dir,
         "2023Q1",
@@ -99,3 +105,41 @@ def test_a_report_build_validates_once_and_its_kernels_read_the_snapshot(tiny_di
     assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
     page = (tmp_path / "report" / "00_data_quality.html").read_text(encoding="utf-8")
     assert re.search(r"1,?234,?567", page), "the kernel validated the files again instead of reading the snapshot"
+
+
+@pytest.mark.slow  # a real notebook on data of its own
+def test_data_whose_every_inspection_is_quarantined_still_gets_its_data_quality_page(tmp_path):
+    """Nothing to analyse is no reason to fail: the page says why nothing was accepted."""
+    from analysis.report import build, schema
+
+    tables = tiny_tables()
+    tables["inspections"]["region_id"] = "nowhere"  # a region the regions table lacks: every row quarantined
+    data = write_csv_dataset(tmp_path / "none-accepted", tables)
+    assert load(data).inspections.empty
+    result = build(
+        data,
+        "2023Q1",
+        out=tmp_path / "report",
+        jobs=1,
+        specs=schema.select(["00_data_quality"]),
+        cache_dir=tmp_path / "cache",
+        log=lambda *_: None,
+    )
+    assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
+    page = (tmp_path / "report" / "00_data_quality.html").read_text(encoding="utf-8")
+    assert re.search(r"6 of \d+ rows \([\d.]+%\) were quarantined", page)
+
+
+def test_a_snapshot_is_validated_once_and_a_bad_dataset_fails_with_the_contracts_error(faulty_dir, tmp_path):
+    from analysis.errors import DataContractError
+    from analysis.report.builder import validated_snapshot
+
+    folder = validated_snapshot(faulty_dir, tmp_path / "snapshot")
+    assert_same_dataset(snapshot.read(folder), load(faulty_dir))
+    (folder / "quarantine.parquet").unlink()  # a complete snapshot is not validated again...
+    (folder / "quarantine.parquet").write_bytes(b"")
+    assert validated_snapshot(faulty_dir, folder) == folder and (folder / "quarantine.parquet").read_bytes() == b""
+    (faulty_dir / "regions.csv").write_text("not,a,regions,table\n", encoding="utf-8")
+    with pytest.raises(DataContractError, match="regions"):
+        validated_snapshot(faulty_dir, tmp_path / "other")
+    assert not (tmp_path / "other").exists()

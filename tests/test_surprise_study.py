@@ -106,7 +106,7 @@ def test_text_columns_are_built_per_distinct_value_as_per_row():
     provinces = as_text(regions, {"a": "Hunan", "b": "Jiangsu"})
     assert provinces.iloc[:3].tolist() == ["Jiangsu", "Hunan", "Jiangsu"]
     quarters = quarter_labels(np.array([Quarter.parse("2024Q4").ordinal, Quarter.parse("2019Q1").ordinal]))
-    assert quarters.tolist() == ["2024Q4", "2019Q1"]
+    assert quarters.tolist() == ["2024Q4", "2019Q1"] and quarters.max() == "2024Q4"
     assert as_text(grades, missing="?").index.tolist() == grades.index.tolist()
 
 

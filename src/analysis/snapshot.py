@@ -78,6 +78,11 @@ def _write_summaries(dataset: Dataset, folder: Path) -> None:
             engine.query(dataset, summary.sql, [summary.base]).to_parquet(folder / f"{name}.parquet", index=False)
 
 
+def complete(folder: Path) -> bool:
+    """Whether `folder` holds a complete snapshot of this format."""
+    return _description(Path(folder)) is not None
+
+
 def read(folder: Path) -> Dataset:
     """The dataset a snapshot holds, exactly as `load` returned it."""
     from .data import Dataset

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import csvout, snapshot
-from ..errors import DataContractError, ParameterError
+from ..errors import BuildError, DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
 from ..quarter import Quarter
 from . import cache, pdf, publish, record, schema, uptodate
 from .methods import CODEBOOK
 from .outcome import BuildResult, NotebookResult
 from .pool import WorkerPool
+from .worker import die_with_parent
 from .worker_status import CRASHED, OK, TIMED_OUT
 
 CACHE_NAME = ".enforcement-reform-cache"  # beside the report; a name no other tool uses (not ~/.cache)
@@ -142,10 +146,10 @@ class _Build:
     def run(self, given: dict, pool: WorkerPool, started: float) -> BuildResult:
         # Heavy imports only past the up-to-date check, so an unchanged rerun stays fast.
         from .. import results
-        from ..data import load
         from ..quality import period_span
 
-        dataset = load(self.data_path)
+        validated = validated_snapshot(self.data_path, self.cache_dir / "snapshots" / snapshot_key(self.record))
+        dataset = snapshot.read(validated)  # the inspections stay on disk: the builder counts them in SQL
         span = period_span(dataset)
         self.record["data"]["span"] = list(span)
         facts = schema.DataFacts(
@@ -154,11 +158,9 @@ class _Build:
             programs=tuple(sorted(dataset.programs["program"].astype("str").unique())),
         )
         parameters = {s.name: s.resolve(given[s.name], data=facts) for s in self.specs}
-        validated = snapshot.write(dataset, self.cache_dir / "snapshots" / self.record["data"]["sha256"][:24])
         keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
         scope = _common_scope(parameters)
         headline = _headline(dataset.within(scope or ()), self.period, self.record["min_cell_size"])
-        del dataset  # the kernels read the snapshot: the builder need not hold every row while they run
         self.record["scope"] = list(scope) if scope is not None else "differs between pages"
         staging = publish.new_staging(self.out)
         try:
@@ -492,6 +494,43 @@ def _headline(dataset, period: str, min_cell_size: int):
             "year_on_year": [row[f"{m}_yoy"] if compared else np.nan for m in HEADLINE_METRICS],
         }
     )
+
+
+def validated_snapshot(data_path: Path, folder: Path) -> Path:
+    """`folder`, holding the validated snapshot of the data at `data_path`: validated and written by a
+    child process unless `folder` already holds a complete one (then the data is not read at all).
+
+    In a child process because validating tens of millions of rows takes gigabytes, which go back to
+    the system when the child exits instead of staying with the builder while the kernels run. The
+    child dies with the builder, like the workers; a `DataContractError` reaches the caller as raised.
+    """
+    if not snapshot.complete(folder):
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=spawn, initializer=die_with_parent) as child:
+            try:
+                child.submit(_validate_and_write, str(data_path), str(folder)).result()
+            except BrokenProcessPool as err:
+                raise BuildError(
+                    f"{data_path}: validating the data stopped before it finished (out of memory?)"
+                ) from err
+    return folder
+
+
+def _validate_and_write(data_path: str, folder: str) -> None:
+    from ..data import load
+
+    snapshot.write(load(data_path), Path(folder))
+
+
+def snapshot_key(base_record: dict) -> str:
+    """The cache folder name of the data's validated snapshot: new data, or a new version of the
+    suite (its validation rules may differ), validates again."""
+    parts = [
+        base_record["data"]["sha256"],
+        base_record["source_sha256"],
+        json.dumps(base_record["environment"], sort_keys=True),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
 def _lock_digest() -> str:

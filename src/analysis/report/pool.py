@@ -33,6 +33,9 @@ KERNEL_ENV = {
     "PYTHONHASHSEED": "0",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures inline whatever the caller set
+    # Arrow's own allocator (mimalloc) keeps what a Parquet read freed: 0.4 GiB more per kernel at 10M
+    # inspections. The system's gives large blocks back at once, at the same speed here.
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
 }
 
 

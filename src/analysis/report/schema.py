@@ -44,7 +44,7 @@ class Param:
 class DataFacts:
     """What parameters are checked against once the data is read."""
 
-    span: tuple[str, str]  # first and last quarter with inspections
+    span: tuple[str, str]  # first and last quarter with inspections ("NaT", "NaT" when none was accepted)
     provinces: tuple[str, ...] = ()
     programs: tuple[str, ...] = ()
 
@@ -94,10 +94,14 @@ class NotebookSpec:
 def _against_data(params: tuple[Param, ...], values: dict[str, Any], data: DataFacts) -> list[str]:
     """Complaints about values the data contradicts: a period outside it, a province or programme it lacks."""
     problems = []
-    if "period" in values:
-        first, last = data.span
-        if not Quarter.parse(first) <= Quarter.parse(values["period"]) <= Quarter.parse(last):
-            problems.append(f"period: {values['period']} is outside the data ({first} to {last})")
+    first, last = data.span
+    inspected = "NaT" not in data.span  # with no inspections at all, the pages say so and data quality says why
+    if (
+        "period" in values
+        and inspected
+        and not Quarter.parse(first) <= Quarter.parse(values["period"]) <= Quarter.parse(last)
+    ):
+        problems.append(f"period: {values['period']} is outside the data ({first} to {last})")
     for param in params:
         if param.data_check is None or values[param.name] == param.default:
             continue  # the default is the study's own: the notebook says in words when the data lacks it

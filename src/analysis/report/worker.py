@@ -68,7 +68,7 @@ def _stable_cell_ids(path: str) -> None:
     nbformat.write(notebook, path)
 
 
-def _die_with_parent(poll_seconds: float = 0.2) -> None:
+def die_with_parent(poll_seconds: float = 0.2) -> None:
     """Exit as soon as the report runner that started this worker is gone.
 
     A killed runner (kill -9) cannot stop its workers, and they would go on writing
@@ -91,7 +91,7 @@ def _die_with_parent(poll_seconds: float = 0.2) -> None:
 def main() -> int:
     import os
 
-    _die_with_parent()
+    die_with_parent()
     import papermill  # noqa: F401  (imported before the first job arrives: that is the point)
 
     # Job environment (results directory) arrives with each job.
