@@ -160,29 +160,30 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     keep = quarter <= Quarter.parse(last_period).ordinal if last_period else np.ones(len(quarter), dtype=bool)
     if not keep.all():  # a copy only when something is left out: at 10M rows each copy costs 0.6 GiB
         inspections, quarter = inspections[keep], quarter[keep]
-    region = as_category(inspections["region_id"])
+    take = inspections.pop  # each column leaves the inspections as the table takes it: 0.4 GiB less at 10M rows
+    region_ids = take("region_id")
+    region = as_category(region_ids)
     quarter_label = quarter_labels(quarter, region.index)
-    table = pd.DataFrame(
-        {
-            "inspection_id": as_text(inspections["inspection_id"]),
-            "region_id": region,
-            "province": as_category(inspections["region_id"], dataset.province_by_region()),
-            "inspection_date": inspections["inspection_date"],
-            "surprise": inspections["surprise"],
-            "hazards_found": inspections["hazards_found"].astype(float),
-            "major_hazard_found": (inspections["major_hazards"] > 0).astype(float),
-            "case_filed": inspections["case_filed"].astype(float),
-            "penalty_amount": inspections["penalty_amount"].astype(float),
-            # grades as categories: no linearity assumed
-            "risk_level": as_category(inspections["risk_level"], missing=NOT_RECORDED),
-            "industry": as_category(inspections["industry"]),
-            "enterprise_size": as_category(inspections["enterprise_size"], missing=NOT_RECORDED),
-            "campaign_active": dataset.in_force("surprise_campaign", region, quarter_label).astype(float),
-            "quarter": quarter_label,
-        },
-        index=inspections.index,
-    )
-    del inspections, region, quarter_label  # the table holds what it needs
+    columns = {
+        "inspection_id": as_text(take("inspection_id")),
+        "region_id": region,
+        "province": as_category(region_ids, dataset.province_by_region()),
+        "inspection_date": take("inspection_date"),
+        "surprise": take("surprise"),
+        "hazards_found": take("hazards_found").astype(float),
+        "major_hazard_found": (take("major_hazards") > 0).astype(float),
+        "case_filed": take("case_filed").astype(float),
+        "penalty_amount": take("penalty_amount").astype(float),
+        # grades as categories: no linearity assumed
+        "risk_level": as_category(take("risk_level"), missing=NOT_RECORDED),
+        "industry": as_category(take("industry")),
+        "enterprise_size": as_category(take("enterprise_size"), missing=NOT_RECORDED),
+        "campaign_active": dataset.in_force("surprise_campaign", region, quarter_label).astype(float),
+        "quarter": quarter_label,
+    }
+    del inspections, region_ids, region, quarter_label  # the table holds what it needs
+    table = pd.DataFrame(columns, copy=False)  # not copied into blocks: each column stays as made
+    del columns
     if last_period:
         later = int((~keep).sum())
         table.attrs["left_out"] = {f"inspected after {last_period}": later} if later else {}
