@@ -751,14 +751,14 @@ def _mixed_team_cells(dataset: Dataset, last_period: str | None) -> pd.DataFrame
     return engine.query(
         dataset,
         f"""WITH team_rows AS (
-              SELECT region_id AS region, {engine.period_label("inspection_date", "quarter")} AS quarter,
+              SELECT region_id AS region, year(inspection_date) AS y, quarter(inspection_date) AS q,
                 CASE WHEN cross_region THEN 1 ELSE 0 END AS d,
                 CAST(case_filed AS DOUBLE) AS case_filed, CAST(penalty_amount AS DOUBLE) AS penalty_amount,
                 CAST(major_hazards > 0 AS DOUBLE) AS major_hazard_found
               FROM inspections {window})
-            SELECT region, quarter, {", ".join(measures)}
-            FROM team_rows GROUP BY region, quarter HAVING SUM(d) > 0 AND SUM(1 - d) > 0
-            ORDER BY region, quarter""",
+            SELECT region, {engine.period_label_of("y", "q", "quarter")} AS quarter, {", ".join(measures)}
+            FROM team_rows GROUP BY region, y, q HAVING SUM(d) > 0 AND SUM(1 - d) > 0
+            ORDER BY region, y, q""",
     )
 
 
