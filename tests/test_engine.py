@@ -155,6 +155,21 @@ def test_a_snapshot_stores_the_inspection_cells_and_reads_them_while_the_rows_st
     assert len(derived) < len(in_memory.inspections) / 10  # cells, not rows
 
 
+def test_fines_of_any_precision_total_the_same_from_memory_and_from_the_stored_cells(datasets, tmp_path):
+    """Cells hold exact decimal sums, so a total does not depend on the order rows or cells are added."""
+    dataset = datasets["base"][0]
+    rows = dataset.inspections.copy()
+    rng = np.random.default_rng(11)
+    rows["penalty_amount"] = rows["case_filed"] * rng.uniform(0, 1e5, len(rows)) / 3  # full double precision
+    awkward = dataclasses.replace(dataset, tables={**dataset.tables, "inspections": rows})
+    stored = snapshot.read(snapshot.write(awkward, tmp_path / "snapshot"))
+    assert stored.parquet_source("inspection_cells") is not None
+    for by in (None, "province", "region"):
+        pd.testing.assert_frame_equal(metrics.trend(awkward, by), metrics.trend(stored, by), check_exact=True)
+    total = metrics.trend(stored, None, "year")["penalty_total"].sum()
+    np.testing.assert_allclose(total, rows["penalty_amount"].sum(), rtol=1e-12)
+
+
 def test_a_summary_joins_a_query_that_has_its_own_with_clause(datasets):
     dataset = datasets["tiny"][0]
     sql = "WITH q AS (SELECT 1 AS one) SELECT CAST(SUM(c.inspections) AS BIGINT) AS n FROM inspection_cells AS c, q"

@@ -344,6 +344,7 @@ def test_data_changed_during_the_build_is_not_published_or_cached(tiny_dir, tmp_
     with pytest.raises(DataContractError, match=r"changed while the report was being built \(inspections.csv\)"):
         run(tiny_dir, out)
     assert not out.exists() and not list((tmp_path / "reports" / "cache").rglob("executed.ipynb"))
+    assert not list((tmp_path / "reports" / "cache").rglob("dataset.json")), "a snapshot of changing data was kept"
     monkeypatch.undo()
     rebuilt = run(tiny_dir, out)
     assert rebuilt.ok and not rebuilt.notebooks[0].cached

@@ -152,12 +152,23 @@ def query(dataset: Dataset, sql: str, tables: Sequence[str] = ("inspections",)) 
         from . import spark
 
         return spark.query(dataset, sql, tables, engine_name())
+    return _on_duckdb(dataset, sql, tables, lambda result: result.df())
+
+
+def summary(dataset: Dataset, name: str):
+    """The dataset's `SUMMARIES` table `name`, as an Arrow table (its decimal sums kept exact), computed by
+    DuckDB: what a snapshot stores."""
+    sql, tables = _deriving_summaries(dataset, f"SELECT * FROM {name}", [name])
+    return _on_duckdb(dataset, sql, tables, lambda result: result.to_arrow_table())
+
+
+def _on_duckdb(dataset: Dataset, sql: str, tables: Sequence[str], fetch):
     with _LOCK:  # the views' names are shared by every query of the process
         cursor = _connection().cursor()
         try:
             for name in tables:
                 _bind(cursor, dataset, name)
-            return cursor.sql(sql).df()
+            return fetch(cursor.sql(sql))
         finally:
             for name in [*tables, "scope_regions"]:
                 cursor.execute(f"DROP VIEW IF EXISTS {name}")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -75,7 +76,7 @@ def _write_summaries(dataset: Dataset, folder: Path) -> None:
     folder.mkdir()
     for name, summary in engine.SUMMARIES.items():
         if summary.base in dataset.tables:
-            engine.query(dataset, summary.sql, [summary.base]).to_parquet(folder / f"{name}.parquet", index=False)
+            pq.write_table(engine.summary(dataset, name), folder / f"{name}.parquet")
 
 
 def complete(folder: Path) -> bool:

@@ -177,7 +177,7 @@ class _Build:
                 self.log,
                 {snapshot.SNAPSHOT_ENV: str(validated)},
             )
-            self._require_unchanged_data()
+            self._require_unchanged_data(validated)
             for spec, outcome in zip(self.specs, outcomes, strict=False):
                 if outcome.status == OK and not outcome.cached:  # cached only now: never results of changed data
                     _to_cache(self.cache_dir / spec.name / keys[spec.name], staging, spec)
@@ -195,9 +195,10 @@ class _Build:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _require_unchanged_data(self) -> None:
+    def _require_unchanged_data(self, validated: Path) -> None:
         now = record.data_fingerprint(self.data_path)
         if now["sha256"] != self.record["data"]["sha256"]:
+            shutil.rmtree(validated, ignore_errors=True)  # it may hold the new data under the old fingerprint
             before = self.record["data"]["files"]
             changed = sorted(n for n in set(before) | set(now["files"]) if before.get(n) != now["files"].get(n))
             raise DataContractError(
