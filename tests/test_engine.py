@@ -215,6 +215,23 @@ def test_a_column_a_researcher_added_does_not_reach_the_sql(datasets):
     pd.testing.assert_frame_equal(metrics.trend(added, "province"), metrics.trend(dataset, "province"))
 
 
+def test_in_process_queries_stay_on_duckdb_whatever_the_kernels_use(datasets, monkeypatch):
+    from analysis import spark
+
+    def no_spark(*args, **kwargs):
+        raise AssertionError("Spark was started")
+
+    monkeypatch.setattr(spark, "query", no_spark)
+    monkeypatch.setenv(engine.ENGINE_ENV, "local[2]")
+    fresh = snapshot.read(datasets["tiny"][1].tables.folder)
+    with engine.in_process():
+        assert engine.engine_name() == "duckdb"
+        assert metrics.quarter_span(fresh) == metrics.quarter_span(datasets["tiny"][0])
+    assert engine.engine_name() == "local[2]"
+    with pytest.raises(AssertionError, match="Spark was started"):
+        metrics.quarter_span(fresh)
+
+
 def test_an_unknown_engine_is_named_in_the_error(monkeypatch):
     monkeypatch.setenv(engine.ENGINE_ENV, "DuckDB; rm -rf")
     with pytest.raises(ParameterError, match="engine 'DuckDB; rm -rf'"):

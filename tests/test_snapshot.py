@@ -140,6 +140,25 @@ def test_a_snapshot_is_validated_once_and_a_bad_dataset_fails_with_the_contracts
     (folder / "quarantine.parquet").write_bytes(b"")
     assert validated_snapshot(faulty_dir, folder) == folder and (folder / "quarantine.parquet").read_bytes() == b""
     (faulty_dir / "regions.csv").write_text("not,a,regions,table\n", encoding="utf-8")
-    with pytest.raises(DataContractError, match="regions"):
+    with pytest.raises(DataContractError, match="regions") as raised:
         validated_snapshot(faulty_dir, tmp_path / "other")
+    assert raised.value.file and "regions" in raised.value.file  # the loader's error, as it raised it
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.slow  # a build from a script of its own
+def test_a_build_runs_from_a_plain_script_without_a_main_guard(tiny_dir, tmp_path):
+    """Validation runs as a module of its own: a script calling `build` at its top level is not run again."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "build_it.py"
+    script.write_text(
+        "from analysis.report import build, schema\n"
+        f"result = build({str(tiny_dir)!r}, '2023Q1', out={str(tmp_path / 'report')!r}, jobs=1,\n"
+        "               specs=schema.select(['00_data_quality']), log=lambda *_: None)\n"
+        "print('ok' if result.ok else 'failed')\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]

@@ -270,6 +270,9 @@ def _formula_matrix(df: pd.DataFrame, formula: str) -> pd.DataFrame:
         raise KeyError(
             f"{', '.join(map(repr, absent))} (in the covariate formula {formula!r}) is not a column of the table"
         )
+    used = [name for name in covariate_columns(formula) if isinstance(df[name].dtype, pd.CategoricalDtype)]
+    if used:  # a subset keeps its categories: levels without rows would give all-zero columns
+        df = df.assign(**{name: df[name].cat.remove_unused_categories() for name in used})
     try:
         matrix = parsed.get_model_matrix(df, context={"np": np}, na_action="raise")
     except Exception as err:  # whatever the formula's Python does wrong: name the formula

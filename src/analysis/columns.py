@@ -68,11 +68,9 @@ def _categorical(codes: np.ndarray, labels: np.ndarray, index: pd.Index) -> pd.S
 
 
 def quarter_labels(ordinals: np.ndarray, index: pd.Index | None = None) -> pd.Series:
-    """Quarter labels ("2024Q4") of quarter ordinals (quarters since 1970Q1, as `Quarter.ordinal`), as an
-    ordered categorical: its categories in calendar order, so ``max()`` is the last quarter."""
-    codes, distinct_ordinals = pd.factorize(np.asarray(ordinals, dtype=np.int64), sort=True)
-    labels = pd.Index(pd.PeriodIndex.from_ordinals(distinct_ordinals, freq="Q-DEC").astype("str"), dtype="str")
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(labels, ordered=True)), index=index)
+    """Quarter labels ("2024Q4") of quarter ordinals (quarters since 1970Q1, as `Quarter.ordinal`)."""
+    quarters = pd.Series(pd.PeriodIndex.from_ordinals(ordinals, freq="Q-DEC"), index=index)
+    return as_text(quarters)
 
 
 def joined(*parts: pd.Series | str) -> pd.Series:

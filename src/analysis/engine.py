@@ -25,11 +25,12 @@ differently); text from data never enters the SQL.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -135,7 +136,23 @@ def check_engine(spec: str) -> str:
 
 def engine_name() -> str:
     """The engine $ANALYSIS_ENGINE names: "duckdb" (default), "spark", a master URL or an sc:// address."""
+    if _IN_PROCESS.get():
+        return DEFAULT_ENGINE
     return check_engine(os.environ.get(ENGINE_ENV, "").strip() or DEFAULT_ENGINE)
+
+
+_IN_PROCESS: contextvars.ContextVar[bool] = contextvars.ContextVar("in_process", default=False)
+
+
+@contextlib.contextmanager
+def in_process() -> Iterator[None]:
+    """Within it, queries run on DuckDB in this process whatever $ANALYSIS_ENGINE says (the report
+    builder's few counts: Spark is for the notebooks' kernels)."""
+    token = _IN_PROCESS.set(True)
+    try:
+        yield
+    finally:
+        _IN_PROCESS.reset(token)
 
 
 def query(dataset: Dataset, sql: str, tables: Sequence[str] = ("inspections",)) -> pd.DataFrame:

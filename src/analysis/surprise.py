@@ -144,9 +144,10 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     -------
     table : pandas.DataFrame
         One row per inspection: `KEYS`, `surprise` (the treatment), the `OUTCOMES` and the
-        adjustment variables. Region, province, quarter and the categorical adjustment variables
-        are pandas categoricals (sorted categories; the quarter's ordered by the calendar): the
-        same values as text, at a tenth of the memory on millions of rows.
+        adjustment variables. Region, province and the categorical adjustment variables are
+        pandas categoricals (sorted categories): the same values as text at a tenth of the memory
+        on millions of rows, but concatenating text to them needs ``.astype(str)`` first, and a
+        subset keeps every category (``.cat.remove_unused_categories()`` drops the others).
     notes : list of str
         Sentences on how missing covariate values were handled.
 

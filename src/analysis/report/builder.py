@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import csvout, snapshot
+from .. import csvout, engine, snapshot
 from ..errors import BuildError, DataContractError, ParameterError
 from ..paths import NOTEBOOKS, REPORTS, resolve_data
 from ..quarter import Quarter
-from . import cache, pdf, publish, record, schema, uptodate
+from . import cache, pdf, publish, record, schema, uptodate, validate
 from .methods import CODEBOOK
 from .outcome import BuildResult, NotebookResult
 from .pool import WorkerPool
-from .worker import die_with_parent
 from .worker_status import CRASHED, OK, TIMED_OUT
 
 CACHE_NAME = ".enforcement-reform-cache"  # beside the report; a name no other tool uses (not ~/.cache)
@@ -149,18 +149,20 @@ class _Build:
         from ..quality import period_span
 
         validated = validated_snapshot(self.data_path, self.cache_dir / "snapshots" / snapshot_key(self.record))
+        self._require_unchanged_data(validated)  # else the snapshot may hold newer data than the fingerprint
         dataset = snapshot.read(validated)  # the inspections stay on disk: the builder counts them in SQL
-        span = period_span(dataset)
-        self.record["data"]["span"] = list(span)
-        facts = schema.DataFacts(
-            span,
-            provinces=tuple(sorted(dataset.regions["province"].astype("str").unique())),
-            programs=tuple(sorted(dataset.programs["program"].astype("str").unique())),
-        )
-        parameters = {s.name: s.resolve(given[s.name], data=facts) for s in self.specs}
-        keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
-        scope = _common_scope(parameters)
-        headline = _headline(dataset.within(scope or ()), self.period, self.record["min_cell_size"])
+        with engine.in_process():  # a few counts: not worth starting Spark here, whatever the kernels use
+            span = period_span(dataset)
+            self.record["data"]["span"] = list(span)
+            facts = schema.DataFacts(
+                span,
+                provinces=tuple(sorted(dataset.regions["province"].astype("str").unique())),
+                programs=tuple(sorted(dataset.programs["program"].astype("str").unique())),
+            )
+            parameters = {s.name: s.resolve(given[s.name], data=facts) for s in self.specs}
+            keys = _cache_keys(self.specs, parameters, self.notebooks_dir, self.record)
+            scope = _common_scope(parameters)
+            headline = _headline(dataset.within(scope or ()), self.period, self.record["min_cell_size"])
         self.record["scope"] = list(scope) if scope is not None else "differs between pages"
         staging = publish.new_staging(self.out)
         try:
@@ -499,28 +501,46 @@ def _headline(dataset, period: str, min_cell_size: int):
 
 def validated_snapshot(data_path: Path, folder: Path) -> Path:
     """`folder`, holding the validated snapshot of the data at `data_path`: validated and written by a
-    child process unless `folder` already holds a complete one (then the data is not read at all).
+    process of its own (`report.validate`) unless `folder` already holds a complete one (then the data
+    is not read at all).
 
-    In a child process because validating tens of millions of rows takes gigabytes, which go back to
-    the system when the child exits instead of staying with the builder while the kernels run. The
-    child dies with the builder, like the workers; a `DataContractError` reaches the caller as raised.
+    A process of its own because validating tens of millions of rows takes gigabytes, which go back
+    to the system when it exits instead of staying with the builder while the kernels run. It dies
+    with the builder, and is killed if the builder stops waiting (an interrupt); a fault of the data
+    is raised here as the loader raised it.
     """
-    if not snapshot.complete(folder):
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(1, mp_context=spawn, initializer=die_with_parent) as child:
-            try:
-                child.submit(_validate_and_write, str(data_path), str(folder)).result()
-            except BrokenProcessPool as err:
-                raise BuildError(
-                    f"{data_path}: validating the data stopped before it finished (out of memory?)"
-                ) from err
+    if snapshot.complete(folder):
+        return folder
+    with tempfile.TemporaryFile() as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "analysis.report.validate", str(data_path), str(folder)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={name: value for name, value in os.environ.items() if name != snapshot.SNAPSHOT_ENV},  # read the data
+        )
+        try:
+            fault, _ = child.communicate()
+        finally:
+            if child.poll() is None:  # interrupted while waiting: stop the validation too
+                child.kill()
+                child.wait()
+        if child.returncode == validate.DATA_FAULT:
+            raise _data_fault(json.loads(fault.strip().splitlines()[-1]))
+        if child.returncode:
+            stderr.seek(0)
+            last = stderr.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise BuildError(
+                f"{data_path}: validating the data stopped (exit status {child.returncode}"
+                f"{', out of memory?' if child.returncode < 0 else ''}): " + " ".join(last)
+            )
     return folder
 
 
-def _validate_and_write(data_path: str, folder: str) -> None:
-    from ..data import load
-
-    snapshot.write(load(data_path), Path(folder))
+def _data_fault(fault: dict) -> Exception:
+    if fault["kind"] == "ParameterError":
+        return ParameterError(fault["message"])
+    return DataContractError(fault["message"], file=fault["file"], column=fault["column"])
 
 
 def snapshot_key(base_record: dict) -> str:
