@@ -128,6 +128,9 @@ def test_data_whose_every_inspection_is_quarantined_still_gets_its_data_quality_
     assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
     page = (tmp_path / "report" / "00_data_quality.html").read_text(encoding="utf-8")
     assert re.search(r"6 of \d+ rows \([\d.]+%\) were quarantined", page)
+    assert "No inspection was accepted, so this report for 2023Q1 has nothing to count" in page
+    index = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "No inspection in the data was accepted" in index and "NaT" not in index
 
 
 def test_a_snapshot_is_validated_once_and_a_bad_dataset_fails_with_the_contracts_error(faulty_dir, tmp_path):

@@ -142,6 +142,16 @@ def period_span(dataset: Dataset) -> tuple[str, str]:
     return (str(span[0]), str(span[1])) if span else ("NaT", "NaT")
 
 
+def span_reading(first: str, last: str, period: str) -> display.Html:
+    """One sentence on which quarters the inspections cover (`period_span`) against the report's quarter."""
+    if "NaT" in (first, last):
+        return display.text(
+            f"No inspection was accepted, so this report for {period} has nothing to count; the quarantine "
+            "below says why the rows were held back."
+        )
+    return display.text(f"Inspections run from {first} to {last}; this report covers quarters up to {period}.")
+
+
 def reconciliation_reading(dataset: Dataset) -> str:
     """One sentence on what was read, accepted and held back."""
     recon = dataset.reconciliation()

@@ -153,7 +153,7 @@ class _Build:
         dataset = snapshot.read(validated)  # the inspections stay on disk: the builder counts them in SQL
         with engine.in_process():  # a few counts: not worth starting Spark here, whatever the kernels use
             span = period_span(dataset)
-            self.record["data"]["span"] = list(span)
+            self.record["data"]["span"] = list(span) if "NaT" not in span else None  # None: nothing accepted
             facts = schema.DataFacts(
                 span,
                 provinces=tuple(sorted(dataset.regions["province"].astype("str").unique())),

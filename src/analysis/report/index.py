@@ -39,14 +39,14 @@ def index_page(
     `page(title, body, record)` wraps the body in the report's page frame; `page_messages` are key
     messages pages stated themselves (the scorecard's), shown after the studies'.
     """
-    span = record.get("data", {}).get("span") or ["?", "?"]
+    span = record.get("data", {}).get("span", ["?", "?"])
     built = str(record.get("built_at", ""))[:10]
     messages = key_messages(estimates, headline, period, {r["name"]: r.get("parameters", {}) for r in results})
     messages += page_messages or []
     body = (
         f"<header class='report'><h1>Work-safety enforcement: quarterly report, {html.escape(period)}</h1>"
-        f"<p class='subtitle'>{_scope_words(record.get('scope'))}Data from {html.escape(str(span[0]))} to "
-        f"{html.escape(str(span[1]))} &middot; built {html.escape(built)}</p></header>"
+        f"<p class='subtitle'>{_scope_words(record.get('scope'))}{_span_words(span)} &middot; "
+        f"built {html.escape(built)}</p></header>"
         + (
             f"<p class='banner' role='note'>{html.escape(SIMULATED_BANNER)}</p>"
             if record.get("seed") is not None
@@ -73,6 +73,13 @@ def letter_tables(body: str) -> str:
     """Label the index's tables "Table A.", "Table B.", ... in order (chapters number theirs "Table 3.1.")."""
     letters = iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     return re.sub(r"<caption>", lambda m: f"<caption>Table {next(letters)}. ", body)
+
+
+def _span_words(span: list[str] | None) -> str:
+    """Which quarters the data's inspections cover, in words (escaped); None: no inspection was accepted."""
+    if span is None:
+        return "No inspection in the data was accepted (the data-quality chapter says why)"
+    return f"Data from {html.escape(str(span[0]))} to {html.escape(str(span[1]))}"
 
 
 def _scope_words(scope) -> str:
