@@ -77,11 +77,21 @@ def test_an_existing_snapshot_is_kept_and_an_incomplete_one_ignored(faulty_dir, 
     assert_same_dataset(snapshot.read(snapshot.write(dataset, folder)), dataset)
 
 
+def data_quality_page(data, out, cache_dir) -> str:
+    """The data-quality page of a report built on `data` (that notebook alone), as HTML."""
+    from analysis.report import build, schema
+
+    quality_only = schema.select(["00_data_quality"])
+    result = build(data, "2023Q1", out=out, jobs=1, specs=quality_only, cache_dir=cache_dir, log=lambda *_: None)
+    assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
+    return (out / "00_data_quality.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.slow  # a real notebook on data of its own
 def test_a_report_build_validates_once_and_its_kernels_read_the_snapshot(tiny_dir, tmp_path):
     """The kernels' `load` must return the runner's snapshot: plant one whose accounting no read of the files
     could give, and find it on the data quality page."""
-    from analysis.report import build, record, schema
+    from analysis.report import record
     from analysis.report.builder import snapshot_key
 
     cache_dir = tmp_path / "cache"
@@ -93,40 +103,18 @@ def test_a_report_build_validates_once_and_its_kernels_read_the_snapshot(tiny_di
         "environment": record.environment(),
     }
     snapshot.write(planted, cache_dir / "snapshots" / snapshot_key(base_record))
-    result = build(
-        tiny_dir,
-        "2023Q1",
-        out=tmp_path / "report",
-        jobs=1,
-        specs=schema.select(["00_data_quality"]),
-        cache_dir=cache_dir,
-        log=lambda *_: None,
-    )
-    assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
-    page = (tmp_path / "report" / "00_data_quality.html").read_text(encoding="utf-8")
+    page = data_quality_page(tiny_dir, tmp_path / "report", cache_dir)
     assert re.search(r"1,?234,?567", page), "the kernel validated the files again instead of reading the snapshot"
 
 
 @pytest.mark.slow  # a real notebook on data of its own
 def test_data_whose_every_inspection_is_quarantined_still_gets_its_data_quality_page(tmp_path):
     """Nothing to analyse is no reason to fail: the page says why nothing was accepted."""
-    from analysis.report import build, schema
-
     tables = tiny_tables()
     tables["inspections"]["region_id"] = "nowhere"  # a region the regions table lacks: every row quarantined
     data = write_csv_dataset(tmp_path / "none-accepted", tables)
     assert load(data).inspections.empty
-    result = build(
-        data,
-        "2023Q1",
-        out=tmp_path / "report",
-        jobs=1,
-        specs=schema.select(["00_data_quality"]),
-        cache_dir=tmp_path / "cache",
-        log=lambda *_: None,
-    )
-    assert result.ok, [(n.name, n.status, n.message) for n in result.notebooks]
-    page = (tmp_path / "report" / "00_data_quality.html").read_text(encoding="utf-8")
+    page = data_quality_page(data, tmp_path / "report", tmp_path / "cache")
     assert re.search(r"6 of \d+ rows \([\d.]+%\) were quarantined", page)
     assert "No inspection was accepted, so this report for 2023Q1 has nothing to count" in page
     index = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
