@@ -756,7 +756,7 @@ def _mixed_team_cells(dataset: Dataset, last_period: str | None) -> pd.DataFrame
                 CAST(case_filed AS DOUBLE) AS case_filed, CAST(penalty_amount AS DOUBLE) AS penalty_amount,
                 CAST(major_hazards > 0 AS DOUBLE) AS major_hazard_found
               FROM inspections {window})
-            SELECT region, {engine.period_label_of("y", "q", "quarter")} AS quarter, {", ".join(measures)}
+            SELECT region, {engine.period_label("y", "q", "quarter")} AS quarter, {", ".join(measures)}
             FROM team_rows GROUP BY region, y, q HAVING SUM(d) > 0 AND SUM(1 - d) > 0
             ORDER BY region, y, q""",
     )

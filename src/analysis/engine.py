@@ -50,13 +50,9 @@ PERIOD_LABEL = {  # from a year {y} and a quarter of the year {q}
 }
 
 
-def period_label(column: str, granularity: str) -> str:
-    """SQL for the quarter ("2024Q4"), half-year ("2024H2") or year ("2024") of a date column."""
-    return period_label_of(f"year({column})", f"quarter({column})", granularity)
-
-
-def period_label_of(year: str, quarter: str, granularity: str) -> str:
-    """`period_label` from a year and a quarter of the year (1-4) already apart, as in `INSPECTION_CELLS`."""
+def period_label(year: str, quarter: str, granularity: str) -> str:
+    """SQL for the quarter ("2024Q4"), half-year ("2024H2") or year ("2024") of a year and a quarter of
+    the year (1-4) already apart, as in `INSPECTION_CELLS`: labels made after aggregation, not per row."""
     return PERIOD_LABEL[granularity].format(y=year, q=quarter)
 
 

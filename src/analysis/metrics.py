@@ -141,7 +141,7 @@ def counts_sql(group: str | None, granularity: str) -> str:
     per group and period, ordered by them: the keys, then integer counts and the fines'
     float total. The notice's and the scorecard's counts come from this same query.
     """
-    period = engine.period_label_of("c.inspection_year", "c.inspection_quarter", granularity)
+    period = engine.period_label("c.inspection_year", "c.inspection_quarter", granularity)
     key = {None: None, "province": "r.province", "region_id": "c.region_id", "industry": "c.industry"}[group]
     keys = [*([f"{key} AS {group}"] if key else []), f"{period} AS period"]
     join = "JOIN regions AS r ON r.region_id = c.region_id" if group == "province" else ""

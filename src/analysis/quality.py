@@ -18,14 +18,8 @@ from .validation import ROW
 
 def coverage(dataset: Dataset) -> pd.DataFrame:
     """Inspections per province and quarter (provinces as rows; counted in SQL where the rows lie)."""
-    counts = engine.query(
-        dataset,
-        f"""SELECT r.province, {engine.period_label_of("c.inspection_year", "c.inspection_quarter", "quarter")}
-              AS quarter, CAST(SUM(c.inspections) AS BIGINT) AS n
-            FROM inspection_cells AS c JOIN regions AS r ON r.region_id = c.region_id GROUP BY 1, 2""",
-        metrics.COUNTS_TABLES,
-    )
-    grid = counts.pivot(index="province", columns="quarter", values="n").fillna(0).astype("int64")
+    counts = engine.query(dataset, metrics.counts_sql("province", "quarter"), metrics.COUNTS_TABLES)
+    grid = counts.pivot(index="province", columns="period", values="inspections").fillna(0).astype("int64")
     return grid.sort_index().sort_index(axis=1).rename_axis(index="province", columns="quarter")
 
 
