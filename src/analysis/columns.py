@@ -13,9 +13,24 @@ import pyarrow as pa
 
 
 def distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Each value's index into the distinct values (-1 where missing), and the distinct values as text."""
-    codes, found = pd.factorize(values, use_na_sentinel=True)
+    """Each value's index into the distinct values (-1 where missing), and the distinct values as text.
+
+    A categorical's codes serve as they are (its unused categories left out), without hashing the rows."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, found = _used_codes(values.cat.codes.to_numpy(), values.cat.categories)
+    else:
+        codes, found = pd.factorize(values, use_na_sentinel=True)
     return codes, pd.Series(found, dtype=object).astype(str)
+
+
+def _used_codes(codes: np.ndarray, categories: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Codes renumbered over the categories some row has (-1, missing, stays -1), and those categories."""
+    used = np.flatnonzero(np.bincount(codes.astype(np.intp) + 1, minlength=len(categories) + 1)[1:])
+    if len(used) == len(categories):
+        return codes, categories
+    position = np.full(len(categories) + 1, -1, dtype=np.int64)  # the last entry: a missing code (-1)
+    position[used] = np.arange(len(used))
+    return position[codes], categories[used]
 
 
 def as_text(values: pd.Series, mapping: dict | pd.Series | None = None, missing: str | None = None) -> pd.Series:
@@ -69,8 +84,12 @@ def _categorical(codes: np.ndarray, labels: np.ndarray, index: pd.Index) -> pd.S
 
 def quarter_labels(ordinals: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     """Quarter labels ("2024Q4") of quarter ordinals (quarters since 1970Q1, as `Quarter.ordinal`)."""
-    quarters = pd.Series(pd.PeriodIndex.from_ordinals(ordinals, freq="Q-DEC"), index=index)
-    return as_text(quarters)
+    ordinals = np.asarray(ordinals, dtype=np.int64)
+    first = int(ordinals.min()) if len(ordinals) else 0
+    quarters = pd.PeriodIndex.from_ordinals(np.arange(first, int(ordinals.max()) + 1 if len(ordinals) else 0), freq="Q-DEC")
+    dictionary = pa.array(quarters.astype(str).to_numpy(dtype=object), type=pa.large_string())
+    text = pa.DictionaryArray.from_arrays(pa.array(ordinals - first), dictionary).dictionary_decode()
+    return pd.Series(text, index=index, dtype="str")
 
 
 def joined(*parts: pd.Series | str) -> pd.Series:
@@ -80,26 +99,86 @@ def joined(*parts: pd.Series | str) -> pd.Series:
     columns = [p for p in parts if isinstance(p, pd.Series)]
     if not columns:
         raise ValueError("joined needs at least one column")
-    coded = [distinct(column) for column in columns]
-    combined = np.zeros(len(columns[0]), dtype=np.int64)  # one number per combination of codes (-1 shifted to 0)
-    for codes, labels in coded:
-        combined = combined * (len(labels) + 1) + (codes + 1)
-    combination_codes, combinations = pd.factorize(combined)
-    labels = np.array([_join_labels(parts, coded, number) for number in combinations], dtype=object)
-    return _categorical(combination_codes, labels, columns[0].index)
+    codes, present = combinations([column.rename(i) for i, column in enumerate(columns)])
+    texts = [present[i].astype(object) for i in range(len(columns))]
+    labels = [_join_label(parts, values) for values in zip(*texts, strict=True)]
+    return _categorical(codes, np.array(labels, dtype=object), columns[0].index)
 
 
-def _join_labels(parts, coded, number: int) -> str | None:
-    """The text of one combination number of `joined` (None when a column is missing in it)."""
-    codes = []
-    for _, labels in reversed(coded):
-        number, code = divmod(int(number), len(labels) + 1)
-        codes.append(code - 1)
-    codes.reverse()
-    if min(codes, default=0) < 0:
+def _join_label(parts, values: tuple) -> str | None:
+    """One combination's text (None when a column is missing in it)."""
+    if any(pd.isna(v) for v in values):
         return None
-    values = iter(labels.iloc[code] for (_, labels), code in zip(coded, codes, strict=True))
-    return "".join(part if isinstance(part, str) else next(values) for part in parts)
+    texts = iter(str(v) for v in values)
+    return "".join(part if isinstance(part, str) else next(texts) for part in parts)
+
+
+DENSE_LIMIT = 1 << 24  # values or combinations up to this many are counted in an array instead of hashed
+
+
+def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each value's position among the sorted distinct values (-1 where missing), and those values.
+
+    Read off without hashing the rows where the column allows it, which is several times faster at
+    millions of rows: a categorical's codes (sorted categories), booleans as 0 and 1, and whole
+    numbers in a short range as their distance from the smallest."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
+        return _used_codes(values.cat.codes.to_numpy(), values.cat.categories)
+    if dtype == bool:
+        return _used_codes(values.to_numpy().view(np.int8), pd.Index([False, True]))
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf" and len(values):
+        array = values.to_numpy()
+        low, high = array.min(), array.max()
+        if np.isfinite(low) and np.isfinite(high) and high - low < DENSE_LIMIT and _whole(array):
+            levels = np.arange(int(low), int(high) + 1)
+            return _used_codes((array - low).astype(np.int64), pd.Index(levels.astype(dtype)))
+    codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+    return codes, pd.Index(uniques)
+
+
+def _whole(array: np.ndarray) -> bool:
+    return array.dtype.kind in "iu" or bool(np.array_equal(array, np.floor(array)))
+
+
+def combinations(columns: list[pd.Series]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's combination of the columns' values as a number 0..k-1, and the k combinations present.
+
+    What ``groupby(..., sort=True, dropna=False, observed=True).ngroup()`` and its group keys give,
+    without hashing the rows when the columns are categoricals: the combinations are numbered from
+    the columns' codes and counted in an array. The combinations come sorted, missing values last;
+    a categorical column keeps its dtype. The columns share one index and are named."""
+    number = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    coded, space = [], 1
+    for column in columns:
+        codes, values = codes_of(column)
+        number = number * (len(values) + 1) + np.where(codes < 0, len(values), codes)  # missing: the last code
+        coded.append((column, values))
+        space *= len(values) + 1  # a Python int: no overflow
+    if space <= max(DENSE_LIMIT, len(number)) and space < 2**62:
+        present = np.flatnonzero(np.bincount(number, minlength=space))
+        position = np.full(space, -1, dtype=np.int64)
+        position[present] = np.arange(len(present))
+        row_codes = position[number]
+    else:
+        row_codes, present = pd.factorize(number, sort=True)
+    return row_codes, _combination_frame(coded, np.asarray(present, dtype=np.int64))
+
+
+def _combination_frame(coded: list[tuple[pd.Series, pd.Index]], numbers: np.ndarray) -> pd.DataFrame:
+    """The key columns of combination `numbers` (as `combinations` numbers them)."""
+    keys = {}
+    for column, values in reversed(coded):
+        numbers, codes = np.divmod(numbers, len(values) + 1)
+        codes = np.where(codes == len(values), -1, codes)
+        if isinstance(column.dtype, pd.CategoricalDtype):  # back to codes of all the column's categories
+            full = np.append(column.cat.categories.get_indexer(values), -1)[codes]
+            keys[column.name] = pd.Categorical.from_codes(full, dtype=column.dtype)
+        elif (codes >= 0).all():
+            keys[column.name] = values.take(codes)
+        else:  # as object, missing where the combination has none
+            keys[column.name] = np.where(codes >= 0, np.append(values.to_numpy(dtype=object), None)[codes], None)
+    return pd.DataFrame({name: keys[name] for name in reversed(list(keys))})
 
 
 def lookup(rows: pd.DataFrame, table: pd.DataFrame, keys: list[str], value: str) -> np.ndarray:
@@ -107,8 +186,14 @@ def lookup(rows: pd.DataFrame, table: pd.DataFrame, keys: list[str], value: str)
     or a key is missing.
 
     The same as ``rows[keys].merge(table, on=keys, how="left")[value]`` without building the join:
-    each key column is factorized once and the combined codes are looked up, which is several
-    times faster at millions of rows."""
+    the rows' distinct keys (`combinations`) are looked up in the table once each, and each row
+    takes its combination's value, which is many times faster at millions of rows."""
+    codes, present = combinations([rows[key] for key in keys])
+    return np.append(_lookup_distinct(present, table, keys, value), np.nan)[codes]
+
+
+def _lookup_distinct(rows: pd.DataFrame, table: pd.DataFrame, keys: list[str], value: str) -> np.ndarray:
+    """`lookup` for rows whose keys are few: the combined key codes are looked up in a hash table."""
     row_codes = np.zeros(len(rows), dtype=np.int64)
     table_codes = np.zeros(len(table), dtype=np.int64)
     matched = np.ones(len(table), dtype=bool)  # table keys some row has

@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import contract as c
 from . import snapshot
-from .columns import distinct
+from .columns import codes_of, distinct
 from .engine import SUMMARIES
 from .errors import DataContractError, ParameterError
 from .quarter import Quarter, ordinals
@@ -124,15 +124,18 @@ class Dataset:
         return dict(zip(rows["region_id"].astype("str"), rows["start_period"].astype("str"), strict=False))
 
     def in_force(self, program: str, region_id, quarter) -> np.ndarray:
-        """Whether `program` was in force for each (region, quarter label) pair.
+        """Whether `program` was in force for each (region, quarter) pair; quarters as labels ("2024Q4")
+        or as ordinals (integers: quarters since 1970Q1, as `Quarter.ordinal`).
 
         Worked out once per distinct region and quarter label, so tens of millions of pairs are cheap."""
         starts = {region: Quarter.parse(start).ordinal for region, start in self.program_starts(program).items()}
         if not starts:
             return np.zeros(len(region_id), dtype=bool)
         never = 10**9  # an ordinal far beyond any quarter: never adopted (also a missing region)
-        region_codes, regions = distinct(pd.Series(region_id))
+        region_codes, regions = codes_of(pd.Series(region_id))
         start = np.append(regions.map(starts).fillna(never).to_numpy(dtype=np.int64), never)[region_codes]
+        if np.issubdtype(np.asarray(quarter).dtype, np.integer):
+            return np.asarray(quarter) >= start
         quarter_codes, labels = distinct(pd.Series(quarter))
         if (quarter_codes < 0).any():
             raise ValueError("a quarter label is missing")

@@ -21,6 +21,7 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
 from .ate import PROPENSITY_MODELS, Estimate, OverlapError, design_matrix, drop_redundant
+from .columns import combinations
 
 BALANCE_BAR = 0.1
 
@@ -79,15 +80,11 @@ def balance(
     row by row: the same numbers, without a dummy matrix as long as the data.
     """
     t = df[treatment].astype(bool).to_numpy()
-    cells = (
-        df[covariates]
-        .assign(_treated=t, _n=1.0, _w=ipw_weights(scores, t, estimand))
-        .groupby([*covariates, "_treated"], observed=True, dropna=False, sort=True)[["_n", "_w"]]
-        .sum()
-        .reset_index()
-    )
+    codes, cells = combinations([*(df[c] for c in covariates), pd.Series(t, index=df.index, name="_treated")])
+    n = np.bincount(codes, minlength=len(cells)).astype(float)
+    w = np.bincount(codes, weights=ipw_weights(scores, t, estimand), minlength=len(cells))
     x = design_matrix(cells, covariates).drop(columns="const")
-    treated, n, w = cells["_treated"].to_numpy(dtype=bool), cells["_n"].to_numpy(), cells["_w"].to_numpy()
+    treated = cells["_treated"].to_numpy(dtype=bool)
     rows = []
     for name in x.columns:
         v = x[name].to_numpy(dtype=float)

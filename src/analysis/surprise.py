@@ -26,11 +26,11 @@ import pandas as pd
 
 from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
-from .columns import as_category, as_text, joined, lookup, quarter_labels, where
+from .columns import as_category, as_text, codes_of, joined, lookup, quarter_labels, where
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
-from .metrics import quarters_of
+from .metrics import quarter_ordinals, quarters_of  # noqa: F401 (quarters_of: for researchers)
 from .quarter import Quarter
 from .registry import STUDIES_BY_NAME
 
@@ -159,7 +159,7 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     >>> table[["region_id", "quarter", "surprise", "case_filed"]].head(2)  # doctest: +SKIP
     """
     inspections = dataset.columns_of("inspections", list(STUDY_COLUMNS))
-    quarter = quarters_of(inspections["inspection_date"]).asi8  # quarters since 1970Q1
+    quarter = quarter_ordinals(inspections["inspection_date"])
     keep = quarter <= Quarter.parse(last_period).ordinal if last_period else np.ones(len(quarter), dtype=bool)
     if not keep.all():  # a copy only when something is left out: at 10M rows each copy costs 0.6 GiB
         inspections, quarter = inspections[keep], quarter[keep]
@@ -181,7 +181,7 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
         "risk_level": as_category(take("risk_level"), missing=NOT_RECORDED),
         "industry": as_category(take("industry")),
         "enterprise_size": as_category(take("enterprise_size"), missing=NOT_RECORDED),
-        "campaign_active": dataset.in_force("surprise_campaign", region, quarter_label).astype(float),
+        "campaign_active": dataset.in_force("surprise_campaign", region, quarter).astype(float),
         "quarter": quarter_label,
     }
     del inspections, region_ids, region, quarter_label  # the table holds what it needs
@@ -218,7 +218,7 @@ def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series | str
 
 
 def _sparse_to(table: pd.DataFrame, cells: pd.Series, fallback: pd.Series | str) -> pd.Series:
-    codes, labels = pd.factorize(cells)
+    codes, labels = codes_of(cells)
     fewest = _counts_by_arm(table, codes, len(labels)).min(axis=1)
     sparse = np.append(fewest < MIN_PER_ARM, False)[codes]  # a missing cell (code -1) is left as it is
     return where(~sparse, cells, fallback)
@@ -226,7 +226,7 @@ def _sparse_to(table: pd.DataFrame, cells: pd.Series, fallback: pd.Series | str)
 
 def arm_counts(table: pd.DataFrame, column: str) -> pd.DataFrame:
     """Inspections per level of `column` (sorted; missing left out) and arm (columns False, True)."""
-    codes, levels = pd.factorize(table[column], sort=True)
+    codes, levels = codes_of(table[column])
     return pd.DataFrame(_counts_by_arm(table, codes, len(levels)), index=levels.rename(column), columns=[False, True])
 
 
@@ -243,7 +243,16 @@ def _counts_by_arm(table: pd.DataFrame, codes: np.ndarray, levels: int) -> np.nd
 def _span(table: pd.DataFrame, period: str | None = None) -> str:
     if period:
         return f"up to {period}"
-    return f"up to {table['quarter'].max()}" if len(table) else "in the period studied"
+    return f"up to {_last_quarter(table)}" if len(table) else "in the period studied"
+
+
+def _last_quarter(table: pd.DataFrame) -> str:
+    """The latest quarter of the inspections: of their latest date (the maximum of ten million quarter
+    labels takes a second), or of their quarter labels when the table has no dates."""
+    dates = table.get("inspection_date")
+    if dates is not None and pd.api.types.is_datetime64_any_dtype(dates) and dates.notna().any():
+        return str(pd.Period(dates.max(), freq="Q"))
+    return str(table["quarter"].max())
 
 
 def _require_comparison(table: pd.DataFrame, period: str | None = None) -> None:
@@ -289,7 +298,15 @@ def _comparable(table: pd.DataFrame) -> bool:
 
 
 def _constant(table: pd.DataFrame, column: str) -> bool:
-    return table[column].nunique() < 2
+    """Whether `column` has fewer than two distinct values (missing values aside)."""
+    values = table[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):  # its codes compared: no pass over the texts
+        codes = values.cat.codes.to_numpy()
+        codes = codes[codes >= 0]
+        return not len(codes) or codes.min() == codes.max()
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return not values.min() < values.max()
+    return values.nunique() < 2
 
 
 OUTCOME_SECTIONS = {
@@ -954,7 +971,8 @@ def sensitivity(table: pd.DataFrame, results: list[Estimate], method: str = "aip
     for r in results:
         if r.method != method or r.estimand != "ATE":
             continue
-        binary = set(np.unique(table[r.outcome])) <= {0.0, 1.0}
+        values = table[r.outcome].to_numpy(dtype=float)
+        binary = bool(((values == 0) | (values == 1)).all())
         values = e_value(r, None if binary else float(table[r.outcome].std()))
         rows.append({"outcome": r.outcome, "estimate": r.estimate, **values})
     return pd.DataFrame(rows, columns=["outcome", "estimate", "risk_ratio", "e_value", "e_value_ci"])
