@@ -85,8 +85,8 @@ def _categorical(codes: np.ndarray, labels: np.ndarray, index: pd.Index) -> pd.S
 def quarter_labels(ordinals: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     """Quarter labels ("2024Q4") of quarter ordinals (quarters since 1970Q1, as `Quarter.ordinal`)."""
     ordinals = np.asarray(ordinals, dtype=np.int64)
-    first = int(ordinals.min()) if len(ordinals) else 0
-    quarters = pd.PeriodIndex.from_ordinals(np.arange(first, int(ordinals.max()) + 1 if len(ordinals) else 0), freq="Q-DEC")
+    first, last = (int(ordinals.min()), int(ordinals.max())) if len(ordinals) else (0, -1)
+    quarters = pd.PeriodIndex.from_ordinals(np.arange(first, last + 1), freq="Q-DEC")  # each quarter of the span once
     dictionary = pa.array(quarters.astype(str).to_numpy(dtype=object), type=pa.large_string())
     text = pa.DictionaryArray.from_arrays(pa.array(ordinals - first), dictionary).dictionary_decode()
     return pd.Series(text, index=index, dtype="str")
@@ -125,7 +125,7 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
         return _used_codes(values.cat.codes.to_numpy(), values.cat.categories)
-    if dtype == bool:
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
         return _used_codes(values.to_numpy().view(np.int8), pd.Index([False, True]))
     if isinstance(dtype, np.dtype) and dtype.kind in "iuf" and len(values):
         array = values.to_numpy()
