@@ -85,10 +85,13 @@ def text(shown) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", markup)))
 
 
-def page(path: Path, period: str = "2024Q4", min_cell_size: int = 5) -> tuple[Limitations, str]:
-    """Notebook 02's steps, in its order and with its sections; the limitations and all the page's text."""
+def page(path: Path, period: str = "2024Q4", min_cell_size: int = 5, rows: bool = False) -> tuple[Limitations, str]:
+    """Notebook 02's steps, in its order and with its sections; the limitations and all the page's text.
+
+    The study table is the notebook's (the cells: `surprise.study_data`), or with `rows` one row per inspection."""
     limits = Limitations()
-    table, notes = surprise.study_table(load(path), last_period=period)
+    build = surprise.study_table if rows else surprise.study_cells
+    table, notes = build(load(path), last_period=period)
     table = limits.run("Comparing unannounced with announced inspections", surprise.comparable, table, period)
     shown = [surprise.describe(table, period, notes)]
     outcomes = limits.run("Estimates", surprise.plan, table, limits)

@@ -84,6 +84,7 @@ def cell_sql(
     *,
     table: str = SOURCE_NAME,
     quote: str = '"',
+    counts: str | None = None,
 ) -> str:
     """The one SQL query that compresses the rows: a ``GROUP BY`` of the cell columns.
 
@@ -104,6 +105,9 @@ def cell_sql(
         The name the rows go by in the query.
     quote : str
         The identifier quote: ``"`` (standard SQL, DuckDB) or a backtick (Spark's default).
+    counts : str, optional
+        The rows are cells already, each standing for this column's number of units, with
+        ``sum_y`` and ``sumsq_y`` per outcome y in place of y: they are summed into coarser cells.
 
     Returns
     -------
@@ -126,14 +130,23 @@ def cell_sql(
     """
     keys = _keys(columns, treatment, cluster)
     q = _quoter(quote)
-    measures = [f"COUNT(*) AS {q('n')}"]
+    measures = [f"COUNT(*) AS {q('n')}" if counts is None else f"CAST(SUM({q(counts)}) AS BIGINT) AS {q('n')}"]
     for y in outcomes:
         value = f"CAST({q(y)} AS DOUBLE)"
-        measures += [
-            f"SUM({value}) AS {q('sum_' + y)}",
-            f"SUM({value} * {value}) AS {q('sumsq_' + y)}",
-            f"COUNT({q(y)}) AS {q('count_' + y)}",
-        ]
+        measures += (
+            [
+                f"SUM({value}) AS {q('sum_' + y)}",
+                f"SUM({value} * {value}) AS {q('sumsq_' + y)}",
+                f"COUNT({q(y)}) AS {q('count_' + y)}",
+            ]
+            if counts is None
+            else [
+                f"SUM({q('sum_' + y)}) AS {q('sum_' + y)}",
+                f"SUM({q('sumsq_' + y)}) AS {q('sumsq_' + y)}",
+                f"CAST(SUM(CASE WHEN {q('sum_' + y)} IS NULL THEN 0 ELSE {q(counts)} END) AS BIGINT)"
+                f" AS {q('count_' + y)}",
+            ]
+        )
     listed = ", ".join(q(k) for k in keys)
     select = ",\n  ".join([listed, *measures])
     return f"SELECT {select}\nFROM {table}\nGROUP BY {listed}\nORDER BY {listed}"
@@ -148,6 +161,7 @@ def cell_statistics(
     propensity_covariates: Covariates | None = None,
     cluster: str | None = None,
     max_share: float = DEFAULT_MAX_SHARE,
+    counts: str | None = None,
 ) -> pd.DataFrame:
     """Count, sum and sum of squares of each outcome per covariate cell and arm (and cluster).
 
@@ -172,6 +186,11 @@ def cell_statistics(
     max_share : float
         At most this share of the rows may become cells (default 0.5); more, and compressing
         saves too little: `NotCompressible` is raised.
+    counts : str, optional
+        The source is cells already (as this function or `analysis.surprise.study_cells` gives
+        them): each row stands for this column's number of units and has ``sum_y`` and ``sumsq_y``
+        for each outcome y. They are summed into the cells of these covariates; there are no rows
+        to fall back on, so `max_share` does not apply.
 
     Returns
     -------
@@ -214,17 +233,23 @@ def cell_statistics(
         with contextlib.suppress(duckdb.Error):  # in Jupyter, DuckDB refuses the setting (and draws no bar)
             connection.execute("SET enable_progress_bar = false")  # a long GROUP BY would draw one on stdout
     relation = _relation(source, connection)
-    absent = [c for c in [*outcomes, *keys] if c not in relation.columns]
+    measured = outcomes if counts is None else [f"sum_{y}" for y in outcomes]
+    absent = [c for c in [*measured, *keys, *([counts] if counts else [])] if c not in relation.columns]
     if absent:
         raise KeyError(f"{', '.join(map(repr, absent))} is not a column of the table")
-    total = (
-        len(source) if isinstance(source, pd.DataFrame) else _scalar(relation, f"SELECT COUNT(*) FROM {SOURCE_NAME}")
-    )
-    limit = math.floor(max_share * total)
-    sql = cell_sql(outcomes, treatment, columns, cluster)
-    cells = relation.query(SOURCE_NAME, f"{sql}\nLIMIT {limit + 1}").df()  # LIMIT: no huge transfer when too many
-    if len(cells) > limit:
-        raise NotCompressible(_why_not(relation, cells, columns, cluster, total, max_share))
+    sql = cell_sql(outcomes, treatment, columns, cluster, counts=counts)
+    if counts is not None:
+        cells = relation.query(SOURCE_NAME, sql).df()
+    else:
+        total = (
+            len(source)
+            if isinstance(source, pd.DataFrame)
+            else _scalar(relation, f"SELECT COUNT(*) FROM {SOURCE_NAME}")
+        )
+        limit = math.floor(max_share * total)
+        cells = relation.query(SOURCE_NAME, f"{sql}\nLIMIT {limit + 1}").df()  # LIMIT: no huge transfer when too many
+        if len(cells) > limit:
+            raise NotCompressible(_why_not(relation, cells, columns, cluster, total, max_share))
     _check_complete(cells, outcomes, treatment, columns, cluster)
     return cells.drop(columns=[f"count_{y}" for y in outcomes])
 

@@ -49,9 +49,17 @@ def propensity_scores(
             ) from err
 
 
-def overlap_summary(scores: np.ndarray, treated: np.ndarray, bounds: tuple[float, float] = (0.05, 0.95)) -> dict:
-    """Range of scores by arm and the share of units outside `bounds` (what trimming would drop)."""
+def overlap_summary(
+    scores: np.ndarray,
+    treated: np.ndarray,
+    bounds: tuple[float, float] = (0.05, 0.95),
+    weights: np.ndarray | None = None,
+) -> dict:
+    """Range of scores by arm and the share of units outside `bounds` (what trimming would drop).
+
+    `weights`: the units each score stands for (one each when not given), as for cells of units."""
     treated = np.asarray(treated, dtype=bool)
+    weights = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
     outside = (scores < bounds[0]) | (scores > bounds[1])
     return {
         "treated_min": float(scores[treated].min()),
@@ -59,8 +67,8 @@ def overlap_summary(scores: np.ndarray, treated: np.ndarray, bounds: tuple[float
         "control_min": float(scores[~treated].min()),
         "control_max": float(scores[~treated].max()),
         "trim_bounds": bounds,
-        "share_trimmed": float(outside.mean()),
-        "share_trimmed_treated": float(outside[treated].mean()),
+        "share_trimmed": float(weights[outside].sum() / weights.sum()),
+        "share_trimmed_treated": float(weights[outside & treated].sum() / weights[treated].sum()),
     }
 
 
@@ -72,17 +80,25 @@ def ipw_weights(scores: np.ndarray, treated: np.ndarray, estimand: str = "ATE") 
 
 
 def balance(
-    df: pd.DataFrame, treatment: str, covariates: list[str], scores: np.ndarray, estimand: str = "ATE"
+    df: pd.DataFrame,
+    treatment: str,
+    covariates: list[str],
+    scores: np.ndarray,
+    estimand: str = "ATE",
+    counts: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Standardized mean differences of each covariate (dummy) before and after weighting.
 
     Worked out on the distinct covariate values per arm (their counts and summed weights), not
-    row by row: the same numbers, without a dummy matrix as long as the data.
+    row by row: the same numbers, without a dummy matrix as long as the data. `counts`: the
+    units each row stands for, when the rows are cells of units (one each when not given).
     """
     t = df[treatment].astype(bool).to_numpy()
     codes, cells = combinations([*(df[c] for c in covariates), pd.Series(t, index=df.index, name="_treated")])
-    n = np.bincount(codes, minlength=len(cells)).astype(float)
-    w = np.bincount(codes, weights=ipw_weights(scores, t, estimand), minlength=len(cells))
+    units = None if counts is None else np.asarray(counts, dtype=float)
+    n = np.bincount(codes, weights=units, minlength=len(cells)).astype(float)
+    weights = ipw_weights(scores, t, estimand) * (1.0 if units is None else units)
+    w = np.bincount(codes, weights=weights, minlength=len(cells))
     x = design_matrix(cells, covariates).drop(columns="const")
     treated = cells["_treated"].to_numpy(dtype=bool)
     rows = []

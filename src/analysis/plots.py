@@ -675,11 +675,15 @@ def _forest_alt(estimates: pd.DataFrame, outcomes: list, truth: dict | None) -> 
 
 
 @_figure_function
-def propensity_overlap(scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.95)) -> plt.Figure:
+def propensity_overlap(
+    scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.95), weights: np.ndarray | None = None
+) -> plt.Figure:
     """The distribution of propensity scores of each kind of visit (share per unit of score), with the
-    trimming bounds: announced visits grey and hatched, unannounced ones a blue outline."""
+    trimming bounds: announced visits grey and hatched, unannounced ones a blue outline. `weights`:
+    the inspections each score stands for, when the scores are of cells of inspections."""
     scores = np.asarray(scores, dtype=float)
     treated = np.asarray(treated, dtype=bool)
+    weights = np.ones(len(scores), dtype=np.int64) if weights is None else np.asarray(weights)
     finite = np.isfinite(scores)
     fig, axes = _figure(3.2)
     ax = axes[0, 0]
@@ -687,7 +691,7 @@ def propensity_overlap(scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.
     width = np.diff(edges)
     parts = []
     for kind, chosen in (("announced", ~treated & finite), ("unannounced", treated & finite)):
-        counts, _ = np.histogram(scores[chosen], bins=edges)
+        counts, _ = np.histogram(scores[chosen], bins=edges, weights=weights[chosen])
         if not counts.sum():
             continue
         density = counts / (counts.sum() * width)
@@ -708,25 +712,36 @@ def propensity_overlap(scores: np.ndarray, treated: np.ndarray, bounds=(0.05, 0.
     columns = ["score from", "score to", "kind of visit", "density"]
     data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     title = "Propensity scores of unannounced and announced inspections (probability of an unannounced visit)"
-    return note(_finish(fig), title, _overlap_alt(scores[finite], treated[finite], bounds), data)
+    alt = _overlap_alt(scores[finite], treated[finite], weights[finite], bounds)
+    return note(_finish(fig), title, alt, data)
 
 
-def _overlap_alt(scores: np.ndarray, treated: np.ndarray, bounds) -> str:
+def _overlap_alt(scores: np.ndarray, treated: np.ndarray, weights: np.ndarray, bounds) -> str:
     if not len(scores):
         return "No propensity score to show."
     parts = [
-        f"median {np.median(scores[chosen]):.2f} for the {chosen.sum():,} {kind}"
+        f"median {_median(scores[chosen], weights[chosen]):.2f} for the {int(weights[chosen].sum()):,} {kind}"
         for kind, chosen in (("unannounced", treated), ("announced", ~treated))
         if chosen.any()
     ]
     low, high = bounds
-    outside = int(np.sum((scores < low) | (scores > high)))
-    share = outside / len(scores)
+    outside = int(weights[(scores < low) | (scores > high)].sum())
+    total = int(weights.sum())
+    share = outside / total
     where = f"outside the trimming bounds {low:g} to {high:g}"
     return _alt(
-        f"Propensity scores of {len(scores):,} inspections: {', '.join(parts)}.",
+        f"Propensity scores of {total:,} inspections: {', '.join(parts)}.",
         f"{outside:,} ({share:.1%}) lie {where}." if share >= 0.001 else f"{outside or 'None'} lie {where}.",
     )
+
+
+def _median(values: np.ndarray, counts: np.ndarray) -> float:
+    """The median of `values` each repeated `counts` times (whole numbers), as `np.median` of the repeats."""
+    order = np.argsort(values, kind="stable")
+    values, ends = values[order], np.cumsum(counts[order])  # repeats of the k-th value end at ends[k]
+    total = int(ends[-1])
+    middle = [(total - 1) // 2, total // 2]  # the one or two middle positions of the repeats
+    return float(np.mean(values[np.searchsorted(ends, middle, side="right")]))
 
 
 COVARIATE_COLUMNS = ("risk_level", "industry", "enterprise_size", "campaign_active", "cross_region_active", "province")

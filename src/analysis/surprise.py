@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import compressed, display
+from . import compressed, display, engine
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
 from .columns import as_category, as_text, codes_of, joined, lookup, quarter_labels, where
 from .data import Dataset
@@ -190,12 +190,146 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     if last_period:
         later = int((~keep).sum())
         table.attrs["left_out"] = {f"inspected after {last_period}": later} if later else {}
+    return table, _finish(table)
+
+
+# Each outcome as SQL on the inspections table (`OUTCOMES`), for the cells counted in the engine;
+# of a 0/1 outcome the cells need only the sum (the rest follows from it and the count).
+OUTCOME_SQL = {
+    "hazards_found": "CAST(i.hazards_found AS DOUBLE)",
+    "major_hazard_found": "CASE WHEN i.major_hazards > 0 THEN 1.0 ELSE 0.0 END",
+    "case_filed": "CASE WHEN i.case_filed THEN 1.0 ELSE 0.0 END",
+    "penalty_amount": "CAST(i.penalty_amount AS DOUBLE)",
+}
+BINARY_OUTCOMES = ("major_hazard_found", "case_filed")
+CELL_KEYS = {  # what the inspections of one cell share, as SQL
+    "region_id": "i.region_id",
+    "risk_level": "CAST(i.risk_level AS STRING)",
+    "industry": "i.industry",
+    "enterprise_size": "i.enterprise_size",
+    TREATMENT: "i.surprise",
+    "campaign_active": "COALESCE(i.inspection_date >= s.start, FALSE)",  # a surprise campaign in force
+}
+ROW_ONLY = ("inspection_id", "inspection_date", "quarter")  # study-table columns a table of cells does not have
+MEASURES = ("sum", "sumsq", "min", "max")  # what a cell has of each outcome: sum_y, sumsq_y, min_y, max_y
+# The first day each region ran a surprise campaign, from the programs table (start quarters as "2022Q1").
+CAMPAIGN_STARTS = """SELECT region_id, MIN(make_date(CAST(substr(start_period, 1, 4) AS INT),
+    (CAST(substr(start_period, 6, 1) AS INT) - 1) * 3 + 1, 1)) AS start
+  FROM programs WHERE program = 'surprise_campaign' GROUP BY region_id"""
+
+
+def cells_sql(last_period: str | None = None) -> str:
+    """The SQL (DuckDB's and Spark's) that counts the inspections of each study cell: per region, risk
+    grade, industry, size, kind of visit and whether a surprise campaign was in force, the count, the
+    latest date and each outcome's sum (and, of a count or an amount, its sum of squares, smallest and
+    largest value). Inspections after `last_period` are left out."""
+    measures = [f"COUNT(*) AS {CELL_COUNT}", "MAX(i.inspection_date) AS last_inspection"]
+    for outcome, value in OUTCOME_SQL.items():
+        measures.append(f"SUM({value}) AS sum_{outcome}")
+        if outcome not in BINARY_OUTCOMES:
+            measures += [
+                f"SUM({value} * {value}) AS sumsq_{outcome}",
+                f"MIN({value}) AS min_{outcome}",
+                f"MAX({value}) AS max_{outcome}",
+            ]
+    keys = ",\n  ".join(f"{sql} AS {name}" for name, sql in CELL_KEYS.items())
+    return (
+        f"WITH starts AS (\n  {CAMPAIGN_STARTS}\n)\n"
+        f"SELECT {keys},\n  {', '.join(measures)}\n"
+        "FROM inspections i LEFT JOIN starts s ON i.region_id = s.region_id\n"
+        f"{_before(last_period)}"
+        f"GROUP BY {', '.join(CELL_KEYS.values())}"
+    )
+
+
+def _before(last_period: str | None, negate: bool = False) -> str:
+    """The WHERE clause keeping the inspections up to `last_period` (with `negate`, those after it)."""
+    if not last_period:
+        return ""
+    after = Quarter.parse(last_period).shift(1).period.start_time.date().isoformat()
+    return f"WHERE i.inspection_date {'>=' if negate else '<'} DATE {engine.literal(after)}\n"
+
+
+def study_cells(dataset: Dataset, last_period: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The study table compressed: one row per cell of inspections that share every study column, counted
+    in the engine (DuckDB, or Spark) where the inspections lie, so that ten million inspections become
+    some twenty-five thousand cells without ever being read into memory.
+
+    Every step of the study accepts this table in place of `study_table`'s and gives the same numbers
+    (to rounding): each row stands for `CELL_COUNT` inspections, with each outcome's sum (``sum_y``),
+    sum of squares (``sumsq_y``), smallest and largest value (``min_y``, ``max_y``) in place of the
+    outcome, and the date of the latest (``last_inspection``). The columns are `study_table`'s but
+    the inspection id, date and quarter (a design reading them needs the rows: `study_data`); the
+    notes are the same.
+
+    Examples
+    --------
+    >>> cells, notes = study_cells(load(resolve_data()), last_period="2024Q4")  # doctest: +SKIP
+    >>> estimates(cells, ["case_filed"], ["aipw"], ["ATE"])  # doctest: +SKIP
+    """
+    found = engine.query(dataset, cells_sql(last_period), ["inspections", "programs"])
+    region_ids = found["region_id"]
+    count = found[CELL_COUNT].to_numpy(dtype=np.int64)
+    cells = pd.DataFrame(
+        {
+            "region_id": as_category(region_ids),
+            "province": as_category(region_ids, dataset.province_by_region()),
+            TREATMENT: found[TREATMENT].astype(bool),
+            "risk_level": as_category(found["risk_level"], missing=NOT_RECORDED),
+            "industry": as_category(found["industry"]),
+            "enterprise_size": as_category(found["enterprise_size"], missing=NOT_RECORDED),
+            "campaign_active": found["campaign_active"].astype(float),
+            CELL_COUNT: count,
+            "last_inspection": pd.to_datetime(found["last_inspection"]).astype("datetime64[s]"),  # as `load` gives
+        }
+    )
+    for outcome in OUTCOME_SQL:
+        total = found[f"sum_{outcome}"].to_numpy(dtype=float)
+        cells[f"sum_{outcome}"] = total
+        if outcome in BINARY_OUTCOMES:  # 0/1: y^2 = y; all 1 when the sum is the count, some 1 when it is not 0
+            cells[f"sumsq_{outcome}"] = total
+            cells[f"min_{outcome}"] = (total == count).astype(float)
+            cells[f"max_{outcome}"] = (total > 0).astype(float)
+        else:
+            for measure in MEASURES[1:]:
+                cells[f"{measure}_{outcome}"] = found[f"{measure}_{outcome}"].to_numpy(dtype=float)
+    if last_period:
+        cells.attrs["left_out"] = _left_out(dataset, last_period)
+    return cells, _finish(cells)
+
+
+def _left_out(dataset: Dataset, last_period: str) -> dict[str, int]:
+    """The inspections after `last_period`, as `study_table` counts them."""
+    sql = f"SELECT COUNT(*) AS n FROM inspections i\n{_before(last_period, negate=True)}"
+    later = int(engine.query(dataset, sql, ["inspections"])["n"].iloc[0])
+    return {f"inspected after {last_period}": later} if later else {}
+
+
+def study_data(
+    dataset: Dataset, design: Design = DEFAULT, last_period: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The study's inspections as `design` needs them: their cells (`study_cells`), unless the design reads
+    a column only single inspections have (their id or date), then one row per inspection (`study_table`).
+
+    Returns the table and the notes on gaps in the covariates, as both functions do."""
+    read = {*covariate_columns(_spec(design.covariates)), *design.heterogeneity_by, design.cluster or ""}
+    if design.propensity_covariates is not None:
+        read |= set(covariate_columns(_spec(design.propensity_covariates)))
+    if read & set(ROW_ONLY):
+        return study_table(dataset, last_period)
+    return study_cells(dataset, last_period)
+
+
+def _finish(table: pd.DataFrame) -> list[str]:
+    """Add the pooled outcome-model cells to the study table (or its cells), and say how many
+    inspections have no risk grade or size."""
     notes = []
+    total = _inspections(table)
     for column, words in OPTIONAL_COVARIATES.items():
-        missing = int((table[column] == NOT_RECORDED).sum())
-        if 0 < missing < len(table):
+        missing = _inspections(table, table[column].to_numpy() == NOT_RECORDED)
+        if 0 < missing < total:
             notes.append(
-                f"{missing:,} of the {len(table):,} inspections have no {words} recorded; they are kept, "
+                f"{missing:,} of the {total:,} inspections have no {words} recorded; they are kept, "
                 f"with \u201c{NOT_RECORDED}\u201d as a category of its own."
             )
     table["risk_by_industry"] = _pool_sparse(
@@ -206,7 +340,7 @@ def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
     in_campaign = table["campaign_active"].to_numpy() == 1
     campaign_cells = where(in_campaign, joined("campaign:", table["risk_level"]), "none")
     table["campaign_by_risk"] = _pool_sparse(table, campaign_cells, "campaign:*")
-    return table, notes
+    return notes
 
 
 def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series | str) -> pd.Series:
@@ -231,10 +365,48 @@ def arm_counts(table: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _counts_by_arm(table: pd.DataFrame, codes: np.ndarray, levels: int) -> np.ndarray:
-    """levels x 2 counts of announced and unannounced rows per code (counted by code: fast on millions of rows)."""
+    """levels x 2 counts of announced and unannounced inspections per code (counted by code: fast on
+    millions of rows)."""
     cell = codes * 2 + table[TREATMENT].to_numpy(dtype=bool)  # code c: 2c announced, 2c + 1 unannounced
-    counted = cell[codes >= 0] if (codes < 0).any() else cell  # a missing level (code -1) is not counted
-    return np.bincount(counted, minlength=2 * levels).reshape(levels, 2)
+    weights = _weights(table)
+    if (codes < 0).any():  # a missing level (code -1) is not counted
+        cell, weights = cell[codes >= 0], None if weights is None else weights[codes >= 0]
+    counts = np.bincount(cell, weights=weights, minlength=2 * levels).reshape(levels, 2)
+    return counts.astype(np.int64) if weights is not None else counts
+
+
+# --- a table of cells: inspections that share every study column, counted once ------------------
+
+CELL_COUNT = "n_inspections"  # in a table of cells (`study_cells`): the inspections each row stands for
+
+
+def _is_cells(table: pd.DataFrame) -> bool:
+    return CELL_COUNT in table.columns
+
+
+def _weights(table: pd.DataFrame) -> np.ndarray | None:
+    """The inspections each row stands for: None for a table of inspections (one each)."""
+    return table[CELL_COUNT].to_numpy() if _is_cells(table) else None
+
+
+def _inspections(table: pd.DataFrame, chosen: np.ndarray | None = None) -> int:
+    """The number of inspections in the table (in its `chosen` rows)."""
+    if not _is_cells(table):
+        return len(table) if chosen is None else int(np.count_nonzero(chosen))
+    counts = table[CELL_COUNT].to_numpy()
+    return int(counts.sum() if chosen is None else counts[chosen].sum())
+
+
+def _unannounced(table: pd.DataFrame) -> int:
+    return _inspections(table, table[TREATMENT].to_numpy(dtype=bool)) if len(table) else 0
+
+
+def _outcome_range(table: pd.DataFrame, outcome: str) -> tuple[float, float]:
+    """The smallest and largest value of `outcome` among the inspections."""
+    if _is_cells(table):
+        return float(table[f"min_{outcome}"].min()), float(table[f"max_{outcome}"].max())
+    values = table[outcome]
+    return float(values.min()), float(values.max())
 
 
 # --- what the data lets the study do ------------------------------------------------------
@@ -249,7 +421,7 @@ def _span(table: pd.DataFrame, period: str | None = None) -> str:
 def _last_quarter(table: pd.DataFrame) -> str:
     """The latest quarter of the inspections: of their latest date (the maximum of ten million quarter
     labels takes a second), or of their quarter labels when the table has no dates."""
-    dates = table.get("inspection_date")
+    dates = table.get("last_inspection" if _is_cells(table) else "inspection_date")
     if dates is not None and pd.api.types.is_datetime64_any_dtype(dates) and dates.notna().any():
         return str(pd.Period(dates.max(), freq="Q"))
     return str(table["quarter"].max())
@@ -257,7 +429,7 @@ def _last_quarter(table: pd.DataFrame) -> str:
 
 def _require_comparison(table: pd.DataFrame, period: str | None = None) -> None:
     """Raise `Unavailable` unless there are at least MIN_PER_ARM inspections of each kind."""
-    n, unannounced = len(table), int(table[TREATMENT].sum()) if len(table) else 0
+    n, unannounced = _inspections(table), _unannounced(table)
     announced = n - unannounced
     span = _span(table, period)
     if n == 0:
@@ -326,11 +498,12 @@ OUTCOME_NEVER = {
 
 def _constant_outcome(table: pd.DataFrame, outcome: str) -> str | None:
     """The sentence saying why `outcome` cannot be estimated (it does not vary), or None."""
-    values = table[outcome]
-    if not len(values) or values.min() < values.max():  # it varies (compared, not hashed: fast on 10M rows)
+    if not len(table):
+        return None
+    value, largest = _outcome_range(table, outcome)
+    if value < largest:  # it varies (compared, not hashed: fast on 10M rows)
         return None
     words = OUTCOME_WORDS[outcome][0]
-    value = float(values.iloc[0])
     span = _span(table)
     why = (
         OUTCOME_NEVER[outcome].format(span=span)
@@ -426,10 +599,10 @@ def estimates(
     except ValueError as err:  # includes numpy's LinAlgError: an outcome model with too few units of a kind
         if "outcome model" not in str(err) and not isinstance(err, np.linalg.LinAlgError):
             raise
-        unannounced = int(table[TREATMENT].sum())
+        unannounced = _unannounced(table)
         raise Unavailable(
             f"The adjusted comparison cannot be fitted: some kinds of site have too few inspections of "
-            f"one kind ({unannounced:,} unannounced and {len(table) - unannounced:,} announced in all) "
+            f"one kind ({unannounced:,} unannounced and {_inspections(table) - unannounced:,} announced in all) "
             "to compare like with like."
         ) from err
 
@@ -447,6 +620,7 @@ def _estimate_many(table: pd.DataFrame, outcomes: list[str], methods: list[str],
             covariates,
             propensity_covariates=options["propensity_covariates"],
             cluster=options["cluster"] or None,
+            counts=CELL_COUNT if _is_cells(table) else None,
         )
     except compressed.NotCompressible as why:
         results = estimate_many(table, outcomes, TREATMENT, covariates, methods, estimands, **options)
@@ -656,11 +830,8 @@ def _paragraphs(*sentences: str) -> display.Html:
 def describe(table: pd.DataFrame, period: str, notes: Sequence[str] = ()) -> display.Html:
     """How many inspections the study has, of each kind, and how gaps in the covariates were handled
     (or, given the `Missing` of `comparable`, why there is no comparison)."""
-    unannounced = int(table[TREATMENT].sum())
-    text = (
-        f"{len(table):,} inspections up to {period}: {unannounced:,} unannounced and "
-        f"{len(table) - unannounced:,} announced."
-    )
+    unannounced, total = _unannounced(table), _inspections(table)
+    text = f"{total:,} inspections up to {period}: {unannounced:,} unannounced and {total - unannounced:,} announced."
     return display.text(" ".join([text, *notes]))
 
 
@@ -683,8 +854,12 @@ def _scores(table: pd.DataFrame, design: Design) -> np.ndarray:
 
     covariates = _spec(design.propensity_covariates)
     try:
-        cells = compressed.cell_statistics(table, [], TREATMENT, covariates)
+        cells = compressed.cell_statistics(
+            table, [], TREATMENT, covariates, counts=CELL_COUNT if _is_cells(table) else None
+        )
     except (compressed.NotCompressible, ValueError):  # continuous covariates, or gaps the rows will name
+        if _is_cells(table):
+            raise
         return from_rows(table, TREATMENT, covariates, design.propensity_model)
     fitted = compressed.propensity_scores_compressed(cells, TREATMENT, covariates, design.propensity_model)
     keys = [column for column in fitted.columns if column != "score"]
@@ -695,7 +870,7 @@ def overlap_figure(scores: np.ndarray, table: pd.DataFrame):
     """The propensity scores of each kind of visit (histograms), with the trimming bounds."""
     from . import plots
 
-    return plots.propensity_overlap(scores, table[TREATMENT].to_numpy())
+    return plots.propensity_overlap(scores, table[TREATMENT].to_numpy(), weights=_weights(table))
 
 
 @_shows_missing
@@ -705,7 +880,7 @@ def overlap_reading(
     """Where the scores of each kind of visit lie, and what trimming at `bounds` would drop."""
     from .diagnostics import overlap_summary
 
-    o = overlap_summary(scores, table[TREATMENT], bounds)
+    o = overlap_summary(scores, table[TREATMENT], bounds, weights=_weights(table))
     return display.text(
         f"Scores run from {o['treated_min']:.3f} to {o['treated_max']:.3f} among unannounced visits and "
         f"{o['control_min']:.3f} to {o['control_max']:.3f} among announced ones; trimming at "
@@ -718,7 +893,7 @@ def balance(table: pd.DataFrame, scores: np.ndarray, design: Design = DEFAULT) -
     """Standardized differences of each adjustment variable before and after weighting."""
     from .diagnostics import balance as smd
 
-    frame = smd(table, TREATMENT, design.propensity_columns(table), scores)
+    frame = smd(table, TREATMENT, design.propensity_columns(table), scores, counts=_weights(table))
     if frame.empty:
         raise Unavailable(
             "None of the adjustment variables varies among these inspections, so there is no balance to check."
@@ -747,7 +922,11 @@ def heterogeneity(
 ) -> pd.DataFrame:
     """The effect within each level of `by` (groups smaller than `min_group` are reported, not estimated)."""
     arms = arm_counts(table, by)
-    spread = table.groupby(by, observed=True)[outcome].agg(["min", "max"])
+    spread = (
+        table.groupby(by, observed=True).agg(min=(f"min_{outcome}", "min"), max=(f"max_{outcome}", "max"))
+        if _is_cells(table)
+        else table.groupby(by, observed=True)[outcome].agg(["min", "max"])
+    )
     estimate = _estimator_by_level(table, outcome, by, method, design)
     rows = []
     for level, counts in arms.iterrows():
@@ -786,6 +965,7 @@ def _estimator_by_level(table: pd.DataFrame, outcome: str, by: str, method: str,
             covariates,
             propensity_covariates=cell_columns,
             cluster=options["cluster"] or None,
+            counts=CELL_COUNT if _is_cells(table) else None,
         )
     except (compressed.NotCompressible, ValueError):  # continuous covariates, or gaps the rows will name
         return lambda level: _estimate_many(table[table[by] == level], [outcome], [method], ["ATE"], design)[0]
@@ -971,11 +1151,23 @@ def sensitivity(table: pd.DataFrame, results: list[Estimate], method: str = "aip
     for r in results:
         if r.method != method or r.estimand != "ATE":
             continue
-        values = table[r.outcome].to_numpy(dtype=float)
-        binary = bool(((values == 0) | (values == 1)).all())
-        values = e_value(r, None if binary else float(table[r.outcome].std()))
+        sd, binary = _spread(table, r.outcome)
+        values = e_value(r, None if binary else sd)
         rows.append({"outcome": r.outcome, "estimate": r.estimate, **values})
     return pd.DataFrame(rows, columns=["outcome", "estimate", "risk_ratio", "e_value", "e_value_ci"])
+
+
+def _spread(table: pd.DataFrame, outcome: str) -> tuple[float, bool]:
+    """The standard deviation (n - 1) of `outcome` among the inspections, and whether it takes only 0 and 1."""
+    if not _is_cells(table):
+        values = table[outcome].to_numpy(dtype=float)
+        return float(table[outcome].std()), bool(((values == 0) | (values == 1)).all())
+    n = int(table[CELL_COUNT].sum())
+    total, squares = float(table[f"sum_{outcome}"].sum()), float(table[f"sumsq_{outcome}"].sum())
+    variance = max(squares - total * total / n, 0.0) / (n - 1) if n > 1 else np.nan
+    low, high = _outcome_range(table, outcome)
+    binary = low >= 0 and high <= 1 and squares == total  # in [0, 1], y^2 = y for every y only at 0 and 1
+    return float(np.sqrt(variance)), bool(binary)
 
 
 @_shows_missing
@@ -1054,7 +1246,7 @@ def robustness(scores, table, balance_frame, sensitivity_frame) -> display.Html:
     if isinstance(scores, Missing) or isinstance(table, Missing):
         missing.append("overlap")
     else:
-        share = overlap_summary(scores, table[TREATMENT])["share_trimmed"]
+        share = overlap_summary(scores, table[TREATMENT], weights=_weights(table))["share_trimmed"]
         text = f"{share:.1%} of inspections have a propensity outside 0.05-0.95"
         (passed if share <= OVERLAP_SHARE else doubts).append(text)
     if isinstance(balance_frame, Missing):
