@@ -5,8 +5,8 @@ Side by side in one run (medians over --repeats, interleaved):
    (24: about 10M inspections), both `analysis report --jobs 2 --force`: wall time and the
    peak resident memory of the whole process tree (builder, workers, kernels), sampled every
    0.2 s. Targets at 10M: <= 60 s, <= 3 GiB, <= 2.5x the default report's time.
-2. the surprise study's computation at that scale (load, study table, estimates, overlap,
-   balance, breakdowns), against DuckDB's one-pass aggregation of the same Parquet file into
+2. the surprise study's computation at that scale (load, study cells, estimates, overlap,
+   balance, breakdowns), as notebook 02 runs it, against DuckDB's one-pass aggregation of the same Parquet file into
    the cells the study needs. Target: <= 10x. Timed twice: as a report kernel runs it, on the
    validated snapshot (`study`), and from the raw files, validation included (`study_raw`).
 
@@ -40,8 +40,8 @@ from analysis import surprise
 from analysis.data import load
 from analysis.limits import Limitations
 start = time.perf_counter()
-table, _ = surprise.study_table(load(sys.argv[1]), last_period="2024Q4")
 design, limits = surprise.DEFAULT, Limitations()
+table, _ = surprise.study_data(load(sys.argv[1]), design, last_period="2024Q4")  # as notebook 02: its cells
 estimates = surprise.estimates(table, surprise.plan(table, limits, design.outcomes), design=design)
 scores = surprise.propensity_scores(table, design)
 surprise.balance(table, scores, design)
