@@ -24,15 +24,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import compressed, display, engine
+from . import compressed, display
 from .ate import METHODS, OVERLAP_TOLERANCE, Estimate, OverlapError, covariate_columns, estimate_many
-from .columns import as_category, as_text, codes_of, joined, lookup, quarter_labels, where
+from .columns import lookup
 from .data import Dataset
 from .disclosure import DEFAULT_MIN_CELL_SIZE, Withheld, combine, suppress
 from .limits import Missing, Unavailable
-from .metrics import quarter_ordinals, quarters_of  # noqa: F401 (quarters_of: for researchers)
-from .quarter import Quarter
+from .metrics import quarters_of  # noqa: F401 (for researchers)
 from .registry import STUDIES_BY_NAME
+from .surprise_table import (  # noqa: F401 (the study's table, as researchers have imported it from here)
+    CELL_COUNT,
+    KEYS,
+    MIN_PER_ARM,
+    NOT_RECORDED,
+    OPTIONAL_COVARIATES,
+    ROW_ONLY,
+    STUDY_COLUMNS,
+    TREATMENT,
+    arm_counts,
+    cell_weights,
+    cells_sql,
+    inspection_count,
+    is_cells,
+    outcome_range,
+    study_cells,
+    study_table,
+    unannounced_count,
+)
 
 STUDY = "surprise"
 OUTCOMES = STUDIES_BY_NAME["surprise"].outcomes  # declared once, in the registry
@@ -40,9 +58,6 @@ COVARIATES = ["risk_level", "industry", "enterprise_size", "campaign_active"]  #
 # Outcome models get interactions (risk x industry, campaign x risk): outcomes are far
 # from additive in these, and a misspecified linear outcome model biases regression adjustment.
 OUTCOME_COVARIATES = ["risk_by_industry", "enterprise_size", "campaign_by_risk"]
-TREATMENT = "surprise"
-NOT_RECORDED = "not recorded"  # the level of an optional covariate an inspection has no value for
-OPTIONAL_COVARIATES = {"risk_level": "risk grade", "enterprise_size": "enterprise size"}
 COVARIATE_WORDS = {  # how the page names each adjustment variable
     "risk_level": "risk grade",
     "industry": "industry",
@@ -55,12 +70,6 @@ COVARIATE_PARENTS = {
     "risk_by_industry": ("risk_level", "industry"),
     "campaign_by_risk": ("campaign_active", "risk_level"),
 }
-MIN_PER_ARM = 5  # inspections of each kind the study needs, and an outcome-model cell needs in each arm
-STUDY_COLUMNS = (  # of the inspections table: a report kernel reads only these
-    "inspection_id", "region_id", "inspection_date", "surprise", "hazards_found", "major_hazards", "case_filed",
-    "penalty_amount", "risk_level", "industry", "enterprise_size",
-)  # fmt: skip
-KEYS = ["inspection_id", "region_id", "province", "quarter", "inspection_date"]  # kept so tables join back
 
 
 @dataclass(frozen=True)
@@ -122,189 +131,6 @@ def _columns_of(covariates: tuple[str, ...] | str, table: pd.DataFrame) -> list[
 DEFAULT = Design()
 
 
-def study_table(dataset: Dataset, last_period: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Inspections with the study's columns, and sentences on how gaps in the covariates were handled.
-
-    One row per inspection, indexed as in the inspections table, with its keys (`KEYS`),
-    every outcome and the adjustment variables, so the table joins back to the data.
-    Inspections after `last_period` (a quarter) are not used, so a report for a quarter
-    uses only the data up to it (`table.attrs["left_out"]` counts them). Otherwise no
-    inspection is dropped: a missing risk grade or enterprise size is the level "not
-    recorded" of that covariate (one sentence each says how many); a covariate missing
-    for every inspection is constant, so the models leave it out (`adjustment` says so).
-
-    Parameters
-    ----------
-    dataset : Dataset
-        A loaded dataset (`analysis.data.load`), possibly restricted with `Dataset.within`.
-    last_period : str, optional
-        The report quarter ("2024Q4"); later inspections are left out.
-
-    Returns
-    -------
-    table : pandas.DataFrame
-        One row per inspection: `KEYS`, `surprise` (the treatment), the `OUTCOMES` and the
-        adjustment variables. Region, province and the categorical adjustment variables are
-        pandas categoricals (sorted categories): the same values as text at a tenth of the memory
-        on millions of rows, but concatenating text to them needs ``.astype(str)`` first, and a
-        subset keeps every category (``.cat.remove_unused_categories()`` drops the others).
-    notes : list of str
-        Sentences on how missing covariate values were handled.
-
-    Examples
-    --------
-    >>> from analysis.data import load
-    >>> from analysis.paths import resolve_data
-    >>> table, notes = study_table(load(resolve_data()).within(["Jiangsu"]), last_period="2024Q4")
-    >>> table[["region_id", "quarter", "surprise", "case_filed"]].head(2)  # doctest: +SKIP
-    """
-    inspections = dataset.columns_of("inspections", list(STUDY_COLUMNS))
-    quarter = quarter_ordinals(inspections["inspection_date"])
-    keep = quarter <= Quarter.parse(last_period).ordinal if last_period else np.ones(len(quarter), dtype=bool)
-    if not keep.all():  # a copy only when something is left out: at 10M rows each copy costs 0.6 GiB
-        inspections, quarter = inspections[keep], quarter[keep]
-    take = inspections.pop  # each column leaves the inspections as the table takes it: 0.4 GiB less at 10M rows
-    region_ids = take("region_id")
-    region = as_category(region_ids)
-    quarter_label = quarter_labels(quarter, region.index)
-    columns = {
-        "inspection_id": as_text(take("inspection_id")),
-        "region_id": region,
-        "province": as_category(region_ids, dataset.province_by_region()),
-        "inspection_date": take("inspection_date"),
-        "surprise": take("surprise"),
-        "hazards_found": take("hazards_found").astype(float),
-        "major_hazard_found": (take("major_hazards") > 0).astype(float),
-        "case_filed": take("case_filed").astype(float),
-        "penalty_amount": take("penalty_amount").astype(float),
-        # grades as categories: no linearity assumed
-        "risk_level": as_category(take("risk_level"), missing=NOT_RECORDED),
-        "industry": as_category(take("industry")),
-        "enterprise_size": as_category(take("enterprise_size"), missing=NOT_RECORDED),
-        "campaign_active": dataset.in_force("surprise_campaign", region, quarter).astype(float),
-        "quarter": quarter_label,
-    }
-    del inspections, region_ids, region, quarter_label  # the table holds what it needs
-    table = pd.DataFrame(columns, copy=False)  # not copied into blocks: each column stays as made
-    del columns
-    if last_period:
-        later = int((~keep).sum())
-        table.attrs["left_out"] = {f"inspected after {last_period}": later} if later else {}
-    return table, _finish(table)
-
-
-# Each outcome as SQL on the inspections table (`OUTCOMES`), for the cells counted in the engine;
-# of a 0/1 outcome the cells need only the sum (the rest follows from it and the count).
-OUTCOME_SQL = {
-    "hazards_found": "CAST(i.hazards_found AS DOUBLE)",
-    "major_hazard_found": "CASE WHEN i.major_hazards > 0 THEN 1.0 ELSE 0.0 END",
-    "case_filed": "CASE WHEN i.case_filed THEN 1.0 ELSE 0.0 END",
-    "penalty_amount": "CAST(i.penalty_amount AS DOUBLE)",
-}
-BINARY_OUTCOMES = ("major_hazard_found", "case_filed")
-CELL_KEYS = {  # what the inspections of one cell share, as SQL
-    "region_id": "i.region_id",
-    "risk_level": "CAST(i.risk_level AS STRING)",
-    "industry": "i.industry",
-    "enterprise_size": "i.enterprise_size",
-    TREATMENT: "i.surprise",
-    "campaign_active": "COALESCE(i.inspection_date >= s.start, FALSE)",  # a surprise campaign in force
-}
-ROW_ONLY = ("inspection_id", "inspection_date", "quarter")  # study-table columns a table of cells does not have
-MEASURES = ("sum", "sumsq", "min", "max")  # what a cell has of each outcome: sum_y, sumsq_y, min_y, max_y
-# The first day each region ran a surprise campaign, from the programs table (start quarters as "2022Q1").
-CAMPAIGN_STARTS = """SELECT region_id, MIN(make_date(CAST(substr(start_period, 1, 4) AS INT),
-    (CAST(substr(start_period, 6, 1) AS INT) - 1) * 3 + 1, 1)) AS start
-  FROM programs WHERE program = 'surprise_campaign' GROUP BY region_id"""
-
-
-def cells_sql(last_period: str | None = None) -> str:
-    """The SQL (DuckDB's and Spark's) that counts the inspections of each study cell: per region, risk
-    grade, industry, size, kind of visit and whether a surprise campaign was in force, the count, the
-    latest date and each outcome's sum (and, of a count or an amount, its sum of squares, smallest and
-    largest value). Inspections after `last_period` are left out."""
-    measures = [f"COUNT(*) AS {CELL_COUNT}", "MAX(i.inspection_date) AS last_inspection"]
-    for outcome, value in OUTCOME_SQL.items():
-        measures.append(f"SUM({value}) AS sum_{outcome}")
-        if outcome not in BINARY_OUTCOMES:
-            measures += [
-                f"SUM({value} * {value}) AS sumsq_{outcome}",
-                f"MIN({value}) AS min_{outcome}",
-                f"MAX({value}) AS max_{outcome}",
-            ]
-    keys = ",\n  ".join(f"{sql} AS {name}" for name, sql in CELL_KEYS.items())
-    return (
-        f"WITH starts AS (\n  {CAMPAIGN_STARTS}\n)\n"
-        f"SELECT {keys},\n  {', '.join(measures)}\n"
-        "FROM inspections i LEFT JOIN starts s ON i.region_id = s.region_id\n"
-        f"{_before(last_period)}"
-        f"GROUP BY {', '.join(CELL_KEYS.values())}"
-    )
-
-
-def _before(last_period: str | None, negate: bool = False) -> str:
-    """The WHERE clause keeping the inspections up to `last_period` (with `negate`, those after it)."""
-    if not last_period:
-        return ""
-    after = Quarter.parse(last_period).shift(1).period.start_time.date().isoformat()
-    return f"WHERE i.inspection_date {'>=' if negate else '<'} DATE {engine.literal(after)}\n"
-
-
-def study_cells(dataset: Dataset, last_period: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """The study table compressed: one row per cell of inspections that share every study column, counted
-    in the engine (DuckDB, or Spark) where the inspections lie, so that ten million inspections become
-    some twenty-five thousand cells without ever being read into memory.
-
-    Every step of the study accepts this table in place of `study_table`'s and gives the same numbers
-    (to rounding): each row stands for `CELL_COUNT` inspections, with each outcome's sum (``sum_y``),
-    sum of squares (``sumsq_y``), smallest and largest value (``min_y``, ``max_y``) in place of the
-    outcome, and the date of the latest (``last_inspection``). The columns are `study_table`'s but
-    the inspection id, date and quarter (a design reading them needs the rows: `study_data`); the
-    notes are the same.
-
-    Examples
-    --------
-    >>> cells, notes = study_cells(load(resolve_data()), last_period="2024Q4")  # doctest: +SKIP
-    >>> estimates(cells, ["case_filed"], ["aipw"], ["ATE"])  # doctest: +SKIP
-    """
-    found = engine.query(dataset, cells_sql(last_period), ["inspections", "programs"])
-    region_ids = found["region_id"]
-    count = found[CELL_COUNT].to_numpy(dtype=np.int64)
-    cells = pd.DataFrame(
-        {
-            "region_id": as_category(region_ids),
-            "province": as_category(region_ids, dataset.province_by_region()),
-            TREATMENT: found[TREATMENT].astype(bool),
-            "risk_level": as_category(found["risk_level"], missing=NOT_RECORDED),
-            "industry": as_category(found["industry"]),
-            "enterprise_size": as_category(found["enterprise_size"], missing=NOT_RECORDED),
-            "campaign_active": found["campaign_active"].astype(float),
-            CELL_COUNT: count,
-            "last_inspection": pd.to_datetime(found["last_inspection"]).astype("datetime64[s]"),  # as `load` gives
-        }
-    )
-    for outcome in OUTCOME_SQL:
-        total = found[f"sum_{outcome}"].to_numpy(dtype=float)
-        cells[f"sum_{outcome}"] = total
-        if outcome in BINARY_OUTCOMES:  # 0/1: y^2 = y; all 1 when the sum is the count, some 1 when it is not 0
-            cells[f"sumsq_{outcome}"] = total
-            cells[f"min_{outcome}"] = (total == count).astype(float)
-            cells[f"max_{outcome}"] = (total > 0).astype(float)
-        else:
-            for measure in MEASURES[1:]:
-                cells[f"{measure}_{outcome}"] = found[f"{measure}_{outcome}"].to_numpy(dtype=float)
-    if last_period:
-        cells.attrs["left_out"] = _left_out(dataset, last_period)
-    return cells, _finish(cells)
-
-
-def _left_out(dataset: Dataset, last_period: str) -> dict[str, int]:
-    """The inspections after `last_period`, as `study_table` counts them."""
-    sql = f"SELECT COUNT(*) AS n FROM inspections i\n{_before(last_period, negate=True)}"
-    later = int(engine.query(dataset, sql, ["inspections"])["n"].iloc[0])
-    return {f"inspected after {last_period}": later} if later else {}
-
-
 def study_data(
     dataset: Dataset, design: Design = DEFAULT, last_period: str | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -320,95 +146,6 @@ def study_data(
     return study_cells(dataset, last_period)
 
 
-def _finish(table: pd.DataFrame) -> list[str]:
-    """Add the pooled outcome-model cells to the study table (or its cells), and say how many
-    inspections have no risk grade or size."""
-    notes = []
-    total = _inspections(table)
-    for column, words in OPTIONAL_COVARIATES.items():
-        missing = _inspections(table, table[column].to_numpy() == NOT_RECORDED)
-        if 0 < missing < total:
-            notes.append(
-                f"{missing:,} of the {total:,} inspections have no {words} recorded; they are kept, "
-                f"with \u201c{NOT_RECORDED}\u201d as a category of its own."
-            )
-    table["risk_by_industry"] = _pool_sparse(
-        table, joined(table["risk_level"], ":", table["industry"]), joined(table["risk_level"], ":*")
-    )
-    # Campaign effect allowed to differ by risk grade; "none" outside campaigns (no overlap with the
-    # risk-by-industry cells, which already carry the risk main effects).
-    in_campaign = table["campaign_active"].to_numpy() == 1
-    campaign_cells = where(in_campaign, joined("campaign:", table["risk_level"]), "none")
-    table["campaign_by_risk"] = _pool_sparse(table, campaign_cells, "campaign:*")
-    return notes
-
-
-def _pool_sparse(table: pd.DataFrame, cells: pd.Series, coarser: pd.Series | str) -> pd.Series:
-    """Cells with fewer than MIN_PER_ARM inspections in either arm fall back to a coarser label,
-    and coarser labels still that sparse to one label for all of them ("*"), so every
-    outcome-model cell can be fitted in both arms."""
-    pooled = _sparse_to(table, cells, coarser)
-    return _sparse_to(table, pooled, "*") if len(pooled) else pooled
-
-
-def _sparse_to(table: pd.DataFrame, cells: pd.Series, fallback: pd.Series | str) -> pd.Series:
-    codes, labels = codes_of(cells)
-    fewest = _counts_by_arm(table, codes, len(labels)).min(axis=1)
-    sparse = np.append(fewest < MIN_PER_ARM, False)[codes]  # a missing cell (code -1) is left as it is
-    return where(~sparse, cells, fallback)
-
-
-def arm_counts(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Inspections per level of `column` (sorted; missing left out) and arm (columns False, True)."""
-    codes, levels = codes_of(table[column])
-    return pd.DataFrame(_counts_by_arm(table, codes, len(levels)), index=levels.rename(column), columns=[False, True])
-
-
-def _counts_by_arm(table: pd.DataFrame, codes: np.ndarray, levels: int) -> np.ndarray:
-    """levels x 2 counts of announced and unannounced inspections per code (counted by code: fast on
-    millions of rows)."""
-    cell = codes * 2 + table[TREATMENT].to_numpy(dtype=bool)  # code c: 2c announced, 2c + 1 unannounced
-    weights = _weights(table)
-    if (codes < 0).any():  # a missing level (code -1) is not counted
-        cell, weights = cell[codes >= 0], None if weights is None else weights[codes >= 0]
-    counts = np.bincount(cell, weights=weights, minlength=2 * levels).reshape(levels, 2)
-    return counts.astype(np.int64) if weights is not None else counts
-
-
-# --- a table of cells: inspections that share every study column, counted once ------------------
-
-CELL_COUNT = "n_inspections"  # in a table of cells (`study_cells`): the inspections each row stands for
-
-
-def _is_cells(table: pd.DataFrame) -> bool:
-    return CELL_COUNT in table.columns
-
-
-def _weights(table: pd.DataFrame) -> np.ndarray | None:
-    """The inspections each row stands for: None for a table of inspections (one each)."""
-    return table[CELL_COUNT].to_numpy() if _is_cells(table) else None
-
-
-def _inspections(table: pd.DataFrame, chosen: np.ndarray | None = None) -> int:
-    """The number of inspections in the table (in its `chosen` rows)."""
-    if not _is_cells(table):
-        return len(table) if chosen is None else int(np.count_nonzero(chosen))
-    counts = table[CELL_COUNT].to_numpy()
-    return int(counts.sum() if chosen is None else counts[chosen].sum())
-
-
-def _unannounced(table: pd.DataFrame) -> int:
-    return _inspections(table, table[TREATMENT].to_numpy(dtype=bool)) if len(table) else 0
-
-
-def _outcome_range(table: pd.DataFrame, outcome: str) -> tuple[float, float]:
-    """The smallest and largest value of `outcome` among the inspections."""
-    if _is_cells(table):
-        return float(table[f"min_{outcome}"].min()), float(table[f"max_{outcome}"].max())
-    values = table[outcome]
-    return float(values.min()), float(values.max())
-
-
 # --- what the data lets the study do ------------------------------------------------------
 
 
@@ -421,7 +158,7 @@ def _span(table: pd.DataFrame, period: str | None = None) -> str:
 def _last_quarter(table: pd.DataFrame) -> str:
     """The latest quarter of the inspections: of their latest date (the maximum of ten million quarter
     labels takes a second), or of their quarter labels when the table has no dates."""
-    dates = table.get("last_inspection" if _is_cells(table) else "inspection_date")
+    dates = table.get("last_inspection" if is_cells(table) else "inspection_date")
     if dates is not None and pd.api.types.is_datetime64_any_dtype(dates) and dates.notna().any():
         return str(pd.Period(dates.max(), freq="Q"))
     return str(table["quarter"].max())
@@ -429,7 +166,7 @@ def _last_quarter(table: pd.DataFrame) -> str:
 
 def _require_comparison(table: pd.DataFrame, period: str | None = None) -> None:
     """Raise `Unavailable` unless there are at least MIN_PER_ARM inspections of each kind."""
-    n, unannounced = _inspections(table), _unannounced(table)
+    n, unannounced = inspection_count(table), unannounced_count(table)
     announced = n - unannounced
     span = _span(table, period)
     if n == 0:
@@ -500,7 +237,7 @@ def _constant_outcome(table: pd.DataFrame, outcome: str) -> str | None:
     """The sentence saying why `outcome` cannot be estimated (it does not vary), or None."""
     if not len(table):
         return None
-    value, largest = _outcome_range(table, outcome)
+    value, largest = outcome_range(table, outcome)
     if value < largest:  # it varies (compared, not hashed: fast on 10M rows)
         return None
     words = OUTCOME_WORDS[outcome][0]
@@ -599,10 +336,10 @@ def estimates(
     except ValueError as err:  # includes numpy's LinAlgError: an outcome model with too few units of a kind
         if "outcome model" not in str(err) and not isinstance(err, np.linalg.LinAlgError):
             raise
-        unannounced = _unannounced(table)
+        unannounced = unannounced_count(table)
         raise Unavailable(
             f"The adjusted comparison cannot be fitted: some kinds of site have too few inspections of "
-            f"one kind ({unannounced:,} unannounced and {_inspections(table) - unannounced:,} announced in all) "
+            f"one kind ({unannounced:,} unannounced and {inspection_count(table) - unannounced:,} announced in all) "
             "to compare like with like."
         ) from err
 
@@ -620,7 +357,7 @@ def _estimate_many(table: pd.DataFrame, outcomes: list[str], methods: list[str],
             covariates,
             propensity_covariates=options["propensity_covariates"],
             cluster=options["cluster"] or None,
-            counts=CELL_COUNT if _is_cells(table) else None,
+            counts=CELL_COUNT if is_cells(table) else None,
         )
     except compressed.NotCompressible as why:
         results = estimate_many(table, outcomes, TREATMENT, covariates, methods, estimands, **options)
@@ -830,7 +567,7 @@ def _paragraphs(*sentences: str) -> display.Html:
 def describe(table: pd.DataFrame, period: str, notes: Sequence[str] = ()) -> display.Html:
     """How many inspections the study has, of each kind, and how gaps in the covariates were handled
     (or, given the `Missing` of `comparable`, why there is no comparison)."""
-    unannounced, total = _unannounced(table), _inspections(table)
+    unannounced, total = unannounced_count(table), inspection_count(table)
     text = f"{total:,} inspections up to {period}: {unannounced:,} unannounced and {total - unannounced:,} announced."
     return display.text(" ".join([text, *notes]))
 
@@ -855,10 +592,10 @@ def _scores(table: pd.DataFrame, design: Design) -> np.ndarray:
     covariates = _spec(design.propensity_covariates)
     try:
         cells = compressed.cell_statistics(
-            table, [], TREATMENT, covariates, counts=CELL_COUNT if _is_cells(table) else None
+            table, [], TREATMENT, covariates, counts=CELL_COUNT if is_cells(table) else None
         )
     except (compressed.NotCompressible, ValueError):  # continuous covariates, or gaps the rows will name
-        if _is_cells(table):
+        if is_cells(table):
             raise
         return from_rows(table, TREATMENT, covariates, design.propensity_model)
     fitted = compressed.propensity_scores_compressed(cells, TREATMENT, covariates, design.propensity_model)
@@ -870,7 +607,7 @@ def overlap_figure(scores: np.ndarray, table: pd.DataFrame):
     """The propensity scores of each kind of visit (histograms), with the trimming bounds."""
     from . import plots
 
-    return plots.propensity_overlap(scores, table[TREATMENT].to_numpy(), weights=_weights(table))
+    return plots.propensity_overlap(scores, table[TREATMENT].to_numpy(), weights=cell_weights(table))
 
 
 @_shows_missing
@@ -880,7 +617,7 @@ def overlap_reading(
     """Where the scores of each kind of visit lie, and what trimming at `bounds` would drop."""
     from .diagnostics import overlap_summary
 
-    o = overlap_summary(scores, table[TREATMENT], bounds, weights=_weights(table))
+    o = overlap_summary(scores, table[TREATMENT], bounds, weights=cell_weights(table))
     return display.text(
         f"Scores run from {o['treated_min']:.3f} to {o['treated_max']:.3f} among unannounced visits and "
         f"{o['control_min']:.3f} to {o['control_max']:.3f} among announced ones; trimming at "
@@ -893,7 +630,7 @@ def balance(table: pd.DataFrame, scores: np.ndarray, design: Design = DEFAULT) -
     """Standardized differences of each adjustment variable before and after weighting."""
     from .diagnostics import balance as smd
 
-    frame = smd(table, TREATMENT, design.propensity_columns(table), scores, counts=_weights(table))
+    frame = smd(table, TREATMENT, design.propensity_columns(table), scores, counts=cell_weights(table))
     if frame.empty:
         raise Unavailable(
             "None of the adjustment variables varies among these inspections, so there is no balance to check."
@@ -924,7 +661,7 @@ def heterogeneity(
     arms = arm_counts(table, by)
     spread = (
         table.groupby(by, observed=True).agg(min=(f"min_{outcome}", "min"), max=(f"max_{outcome}", "max"))
-        if _is_cells(table)
+        if is_cells(table)
         else table.groupby(by, observed=True)[outcome].agg(["min", "max"])
     )
     estimate = _estimator_by_level(table, outcome, by, method, design)
@@ -965,7 +702,7 @@ def _estimator_by_level(table: pd.DataFrame, outcome: str, by: str, method: str,
             covariates,
             propensity_covariates=cell_columns,
             cluster=options["cluster"] or None,
-            counts=CELL_COUNT if _is_cells(table) else None,
+            counts=CELL_COUNT if is_cells(table) else None,
         )
     except (compressed.NotCompressible, ValueError):  # continuous covariates, or gaps the rows will name
         return lambda level: _estimate_many(table[table[by] == level], [outcome], [method], ["ATE"], design)[0]
@@ -1159,13 +896,13 @@ def sensitivity(table: pd.DataFrame, results: list[Estimate], method: str = "aip
 
 def _spread(table: pd.DataFrame, outcome: str) -> tuple[float, bool]:
     """The standard deviation (n - 1) of `outcome` among the inspections, and whether it takes only 0 and 1."""
-    if not _is_cells(table):
+    if not is_cells(table):
         values = table[outcome].to_numpy(dtype=float)
         return float(table[outcome].std()), bool(((values == 0) | (values == 1)).all())
     n = int(table[CELL_COUNT].sum())
     total, squares = float(table[f"sum_{outcome}"].sum()), float(table[f"sumsq_{outcome}"].sum())
     variance = max(squares - total * total / n, 0.0) / (n - 1) if n > 1 else np.nan
-    low, high = _outcome_range(table, outcome)
+    low, high = outcome_range(table, outcome)
     binary = low >= 0 and high <= 1 and squares == total  # in [0, 1], y^2 = y for every y only at 0 and 1
     return float(np.sqrt(variance)), bool(binary)
 
@@ -1246,7 +983,7 @@ def robustness(scores, table, balance_frame, sensitivity_frame) -> display.Html:
     if isinstance(scores, Missing) or isinstance(table, Missing):
         missing.append("overlap")
     else:
-        share = overlap_summary(scores, table[TREATMENT], weights=_weights(table))["share_trimmed"]
+        share = overlap_summary(scores, table[TREATMENT], weights=cell_weights(table))["share_trimmed"]
         text = f"{share:.1%} of inspections have a propensity outside 0.05-0.95"
         (passed if share <= OVERLAP_SHARE else doubts).append(text)
     if isinstance(balance_frame, Missing):
