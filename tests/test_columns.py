@@ -90,3 +90,23 @@ def test_a_wide_range_of_numbers_is_hashed_not_counted(dtype):
     codes, levels = codes_of(column)
     np.testing.assert_array_equal(codes, [0, 2, 1, 0])
     assert list(levels) == [0, 5, 10**12]
+
+
+def test_codes_of_many_categories_add_up_without_overflow():
+    """A categorical of 70 categories stores int8 codes: doubled, they would wrap past 127."""
+    from analysis.surprise import arm_counts
+
+    levels = pd.Series([f"industry_{i:02d}" for i in range(70)])
+    table = pd.DataFrame({"industry": pd.Categorical(levels), "surprise": [True, False] * 35})
+    counts = arm_counts(table, "industry")
+    assert counts.shape == (70, 2) and counts.to_numpy().sum() == 70
+    assert codes_of(table["industry"])[0].dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "values", [np.array([-100, 100, 0], dtype=np.int8), np.array([-(2**62), 2**62, 0], dtype=np.int64)]
+)
+def test_codes_of_a_span_wider_than_the_dtype(values):
+    codes, levels = codes_of(pd.Series(values))
+    np.testing.assert_array_equal(codes, [0, 2, 1])
+    assert list(levels) == sorted(values.tolist())

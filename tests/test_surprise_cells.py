@@ -33,6 +33,7 @@ CHANGES = {
     "every inspection unannounced": set_inspections(surprise=True),
     "no case ever filed": set_inspections(case_filed=False, penalty_amount=0.0, double_penalty=False),
     "data from 2021": window("2021Q1", "2024Q4"),
+    "seventy industries": set_inspections(industry=lambda f: "industry_" + (f.index % 70).astype(str)),
 }
 
 
@@ -106,8 +107,23 @@ def test_the_cells_of_a_snapshot_are_counted_on_disk_and_equal_those_in_memory(w
         (surprise.Design(covariates="C(risk_level) * C(industry) + C(quarter)"), True),
         (surprise.Design(heterogeneity_by=("industry", "inspection_date")), True),
         (surprise.Design(cluster="province"), False),
+        (surprise.Design(heterogeneity_by=("major_hazard_found",)), True),  # an outcome: cells have its sums only
+        (surprise.Design(covariates=(*surprise.OUTCOME_COVARIATES, "hazards_found")), True),
     ],
 )
 def test_a_design_reading_what_only_rows_have_gets_the_rows(world, tmp_path, design, rows):  # noqa: F811
     table, _ = surprise.study_data(load(dataset(world, tmp_path)), design, last_period="2024Q4")
     assert (surprise.CELL_COUNT not in table.columns) == rows
+
+
+def test_the_spread_of_fines_is_the_same_from_cells_at_any_mean(world, tmp_path):  # noqa: F811
+    """Fines of a billion yuan that differ by a few yuan: a sum of squares minus a squared sum would lose
+    every digit (the E-value's standard deviation came out 11.2 instead of 0.82)."""
+    nearly_equal = set_inspections(case_filed=True, penalty_amount=lambda f: 1e9 + (f.index % 3))
+    path = dataset(world, tmp_path, nearly_equal)
+    rows, _ = surprise.study_table(load(path), last_period="2024Q4")
+    cells, _ = surprise.study_cells(load(path), last_period="2024Q4")
+    expected = float(rows["penalty_amount"].std())
+    assert 0.8 < expected < 0.9
+    assert surprise._spread(cells, "penalty_amount") == (pytest.approx(expected, rel=1e-9), False)
+    assert surprise._spread(cells, "case_filed") == (0.0, True)

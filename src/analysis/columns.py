@@ -24,8 +24,11 @@ def distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 
 def _used_codes(codes: np.ndarray, categories: pd.Index) -> tuple[np.ndarray, pd.Index]:
-    """Codes renumbered over the categories some row has (-1, missing, stays -1), and those categories."""
-    used = np.flatnonzero(np.bincount(codes.astype(np.intp) + 1, minlength=len(categories) + 1)[1:])
+    """Codes renumbered over the categories some row has (-1, missing, stays -1), and those categories.
+
+    The codes come as int64 whatever they were (a categorical's int8 codes would overflow arithmetic)."""
+    codes = codes.astype(np.int64)
+    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(categories) + 1)[1:])
     if len(used) == len(categories):
         return codes, categories
     position = np.full(len(categories) + 1, -1, dtype=np.int64)  # the last entry: a missing code (-1)
@@ -86,6 +89,8 @@ def quarter_labels(ordinals: np.ndarray, index: pd.Index | None = None) -> pd.Se
     """Quarter labels ("2024Q4") of quarter ordinals (quarters since 1970Q1, as `Quarter.ordinal`)."""
     ordinals = np.asarray(ordinals, dtype=np.int64)
     first, last = (int(ordinals.min()), int(ordinals.max())) if len(ordinals) else (0, -1)
+    if last - first > max(len(ordinals), 4096):  # a missing quarter (NaT) or centuries apart: label each value
+        return as_text(pd.Series(pd.PeriodIndex.from_ordinals(ordinals, freq="Q-DEC"), index=index))
     quarters = pd.PeriodIndex.from_ordinals(np.arange(first, last + 1), freq="Q-DEC")  # each quarter of the span once
     dictionary = pa.array(quarters.astype(str).to_numpy(dtype=object), type=pa.large_string())
     text = pa.DictionaryArray.from_arrays(pa.array(ordinals - first), dictionary).dictionary_decode()
@@ -130,11 +135,12 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     if isinstance(dtype, np.dtype) and dtype.kind in "iuf" and len(values):
         array = values.to_numpy()
         low, high = array.min(), array.max()
-        if np.isfinite(low) and np.isfinite(high) and high - low < DENSE_LIMIT and _whole(array):
+        if np.isfinite(low) and np.isfinite(high) and int(high) - int(low) < DENSE_LIMIT and _whole(array):
             levels = np.arange(int(low), int(high) + 1)
-            return _used_codes((array - low).astype(np.int64), pd.Index(levels.astype(dtype)))
+            offsets = array.astype(np.int64) - np.int64(int(low))  # exact: the span fits (wraps cancel)
+            return _used_codes(offsets, pd.Index(levels.astype(dtype)))
     codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
-    return codes, pd.Index(uniques)
+    return codes.astype(np.int64), pd.Index(uniques)
 
 
 def _whole(array: np.ndarray) -> bool:

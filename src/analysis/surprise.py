@@ -33,12 +33,12 @@ from .limits import Missing, Unavailable
 from .metrics import quarters_of  # noqa: F401 (for researchers)
 from .registry import STUDIES_BY_NAME
 from .surprise_table import (  # noqa: F401 (the study's table, as researchers have imported it from here)
+    CELL_COLUMNS,
     CELL_COUNT,
     KEYS,
     MIN_PER_ARM,
     NOT_RECORDED,
     OPTIONAL_COVARIATES,
-    ROW_ONLY,
     STUDY_COLUMNS,
     TREATMENT,
     arm_counts,
@@ -135,13 +135,15 @@ def study_data(
     dataset: Dataset, design: Design = DEFAULT, last_period: str | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
     """The study's inspections as `design` needs them: their cells (`study_cells`), unless the design reads
-    a column only single inspections have (their id or date), then one row per inspection (`study_table`).
+    a column the cells do not have (`CELL_COLUMNS`: not the id, date or quarter of an inspection, nor one of
+    its outcomes), then one row per inspection (`study_table`).
 
     Returns the table and the notes on gaps in the covariates, as both functions do."""
-    read = {*covariate_columns(_spec(design.covariates)), *design.heterogeneity_by, design.cluster or ""}
+    read = {*covariate_columns(_spec(design.covariates)), *design.heterogeneity_by}
+    read |= {design.cluster} if design.cluster else set()
     if design.propensity_covariates is not None:
         read |= set(covariate_columns(_spec(design.propensity_covariates)))
-    if read & set(ROW_ONLY):
+    if read - set(CELL_COLUMNS):
         return study_table(dataset, last_period)
     return study_cells(dataset, last_period)
 
@@ -899,11 +901,15 @@ def _spread(table: pd.DataFrame, outcome: str) -> tuple[float, bool]:
     if not is_cells(table):
         values = table[outcome].to_numpy(dtype=float)
         return float(table[outcome].std()), bool(((values == 0) | (values == 1)).all())
-    n = int(table[CELL_COUNT].sum())
-    total, squares = float(table[f"sum_{outcome}"].sum()), float(table[f"sumsq_{outcome}"].sum())
-    variance = max(squares - total * total / n, 0.0) / (n - 1) if n > 1 else np.nan
+    counts, sums = table[CELL_COUNT].to_numpy(), table[f"sum_{outcome}"].to_numpy()
+    n = int(counts.sum())
+    mean = sums.sum() / n
+    # Within cells plus between them: no sum of squares minus a squared sum, which cancels at large means.
+    deviations = table[f"ss_{outcome}"].sum() + (counts * (sums / counts - mean) ** 2).sum()
+    variance = deviations / (n - 1) if n > 1 else np.nan
     low, high = outcome_range(table, outcome)
-    binary = low >= 0 and high <= 1 and squares == total  # in [0, 1], y^2 = y for every y only at 0 and 1
+    squares = table[f"sumsq_{outcome}"].sum()
+    binary = low >= 0 and high <= 1 and squares == sums.sum()  # in [0, 1], y^2 = y for every y only at 0 and 1
     return float(np.sqrt(variance)), bool(binary)
 
 

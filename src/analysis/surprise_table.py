@@ -117,8 +117,13 @@ CELL_KEYS = {  # what the inspections of one cell share, as SQL
     TREATMENT: "i.surprise",
     "campaign_active": "COALESCE(i.inspection_date >= s.start, FALSE)",  # a surprise campaign in force
 }
-ROW_ONLY = ("inspection_id", "inspection_date", "quarter")  # study-table columns a table of cells does not have
-MEASURES = ("sum", "sumsq", "min", "max")  # what a cell has of each outcome: sum_y, sumsq_y, min_y, max_y
+CELL_COLUMNS = (  # the study-table columns a table of cells has (not the id, date, quarter or single outcomes)
+    "region_id", "province", TREATMENT, "risk_level", "industry", "enterprise_size", "campaign_active",
+    "risk_by_industry", "campaign_by_risk",
+)  # fmt: skip
+# What a cell has of each outcome y: its sum, sum of squares, smallest and largest value, and the sum of
+# squared deviations from the cell's mean (ss_y: variances without cancellation, whatever the mean).
+MEASURES = ("sum", "sumsq", "min", "max", "ss")
 # The first day each region ran a surprise campaign, from the programs table (start quarters as "2022Q1").
 CAMPAIGN_STARTS = """SELECT region_id, MIN(make_date(CAST(substr(start_period, 1, 4) AS INT),
     (CAST(substr(start_period, 6, 1) AS INT) - 1) * 3 + 1, 1)) AS start
@@ -129,7 +134,8 @@ def cells_sql(last_period: str | None = None) -> str:
     """The SQL (DuckDB's and Spark's) that counts the inspections of each study cell: per region, risk
     grade, industry, size, kind of visit and whether a surprise campaign was in force, the count, the
     latest date and each outcome's sum (and, of a count or an amount, its sum of squares, smallest and
-    largest value). Inspections after `last_period` are left out."""
+    largest value, and its sum of squared deviations from the cell's mean). Inspections after
+    `last_period` are left out."""
     measures = [f"COUNT(*) AS {CELL_COUNT}", "MAX(i.inspection_date) AS last_inspection"]
     for outcome, value in OUTCOME_SQL.items():
         measures.append(f"SUM({value}) AS sum_{outcome}")
@@ -138,6 +144,7 @@ def cells_sql(last_period: str | None = None) -> str:
                 f"SUM({value} * {value}) AS sumsq_{outcome}",
                 f"MIN({value}) AS min_{outcome}",
                 f"MAX({value}) AS max_{outcome}",
+                f"VAR_POP({value}) * COUNT(*) AS ss_{outcome}",
             ]
     keys = ",\n  ".join(f"{sql} AS {name}" for name, sql in CELL_KEYS.items())
     return (
@@ -164,8 +171,9 @@ def study_cells(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
 
     Every step of the study accepts this table in place of `study_table`'s and gives the same numbers
     (to rounding): each row stands for `CELL_COUNT` inspections, with each outcome's sum (``sum_y``),
-    sum of squares (``sumsq_y``), smallest and largest value (``min_y``, ``max_y``) in place of the
-    outcome, and the date of the latest (``last_inspection``). The columns are `study_table`'s but
+    sum of squares (``sumsq_y``), smallest and largest value (``min_y``, ``max_y``) and sum of squared
+    deviations from the cell's mean (``ss_y``) in place of the outcome, and the date of the latest
+    (``last_inspection``). The columns are `study_table`'s but
     the inspection id, date and quarter (a design reading them needs the rows: `surprise.study_data`); the
     notes are the same.
 
@@ -197,6 +205,7 @@ def study_cells(dataset: Dataset, last_period: str | None = None) -> tuple[pd.Da
             cells[f"sumsq_{outcome}"] = total
             cells[f"min_{outcome}"] = (total == count).astype(float)
             cells[f"max_{outcome}"] = (total > 0).astype(float)
+            cells[f"ss_{outcome}"] = total - total * total / count  # k ones among n: k (n - k) / n
         else:
             for measure in MEASURES[1:]:
                 cells[f"{measure}_{outcome}"] = found[f"{measure}_{outcome}"].to_numpy(dtype=float)
