@@ -110,3 +110,25 @@ def test_codes_of_a_span_wider_than_the_dtype(values):
     codes, levels = codes_of(pd.Series(values))
     np.testing.assert_array_equal(codes, [0, 2, 1])
     assert list(levels) == sorted(values.tolist())
+
+
+@pytest.mark.parametrize("dtype", ["text", "sorted category", "unsorted category"])
+def test_a_programme_is_in_force_by_region_of_any_dtype(dtype, tiny_dir):
+    from analysis.data import load
+    from analysis.quarter import Quarter
+
+    dataset = load(tiny_dir)
+    starts = dataset.program_starts("surprise_campaign")
+    region, start = next(iter(starts.items()))
+    never = next(r for r in dataset.regions["region_id"].astype(str) if r not in starts)
+    regions = [region, never, region]
+    column = {
+        "text": pd.Series(regions, dtype="str"),
+        "sorted category": pd.Series(pd.Categorical(regions)),
+        "unsorted category": pd.Series(pd.Categorical(regions, categories=sorted(set(regions), reverse=True))),
+    }[dtype]
+    first = Quarter.parse(start).ordinal
+    quarters = np.array([first, first + 4, first - 1])
+    np.testing.assert_array_equal(dataset.in_force("surprise_campaign", column, quarters), [True, False, False])
+    labels = [str(Quarter.parse(start).shift(k)) for k in (0, 4, -1)]
+    np.testing.assert_array_equal(dataset.in_force("surprise_campaign", column, labels), [True, False, False])

@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import contract as c
 from . import snapshot
-from .columns import codes_of, distinct
+from .columns import distinct
 from .engine import SUMMARIES
 from .errors import DataContractError, ParameterError
 from .quarter import Quarter, ordinals
@@ -132,7 +132,7 @@ class Dataset:
         if not starts:
             return np.zeros(len(region_id), dtype=bool)
         never = 10**9  # an ordinal far beyond any quarter: never adopted (also a missing region)
-        region_codes, regions = codes_of(pd.Series(region_id))
+        region_codes, regions = distinct(pd.Series(region_id))  # the regions as text, whatever their dtype
         start = np.append(regions.map(starts).fillna(never).to_numpy(dtype=np.int64), never)[region_codes]
         if np.issubdtype(np.asarray(quarter).dtype, np.integer):
             return np.asarray(quarter) >= start
