@@ -183,7 +183,9 @@ def _combination_frame(coded: list[tuple[pd.Series, pd.Index]], numbers: np.ndar
         elif (codes >= 0).all():
             keys[column.name] = values.take(codes)
         else:  # as object, missing where the combination has none
-            keys[column.name] = np.where(codes >= 0, np.append(values.to_numpy(dtype=object), None)[codes], None)
+            texts = np.empty(len(values) + 1, dtype=object)  # the last entry (code -1): None
+            texts[:-1] = values.to_numpy(dtype=object)
+            keys[column.name] = texts[codes]
     return pd.DataFrame({name: keys[name] for name in reversed(list(keys))})
 
 
