@@ -190,3 +190,23 @@ def test_a_page_records_the_finding_it_opens_with(tmp_path, monkeypatch):
     assert (
         tmp_path / "results" / results.FINDING_FILE
     ).read_text() == "In 2024Q4, 3 of the 134 regions scored are warned."
+
+
+def test_a_first_build_starts_the_longest_notebooks_first_and_then_learns(tmp_path):
+    """Without durations of its own, a build starts the notebooks by their typical seconds (the scorecard
+    before the short data-quality page); once a notebook has run, its own duration counts."""
+    from analysis.report import cache
+    from analysis.report.builder import longest_first
+    from analysis.report.schema import NOTEBOOKS
+
+    cold = [spec.name for _, spec in longest_first(NOTEBOOKS, tmp_path)]
+    by_typical = sorted(NOTEBOOKS, key=lambda spec: -(spec.typical_seconds or 0))
+    assert cold == [spec.name for spec in by_typical]
+    assert cold.index("05_quarterly_scorecard") < cold.index("04_team_expansion") and cold[-1] == "00_data_quality"
+    executed, results = tmp_path / "run.ipynb", tmp_path / "results"
+    executed.write_text("{}")
+    results.mkdir()
+    cache.store(tmp_path / "00_data_quality" / "key", executed, results, seconds=120.0)  # slow on this data
+    warm = [spec.name for _, spec in longest_first(NOTEBOOKS, tmp_path)]
+    assert warm[0] == "00_data_quality"
+    assert [number for number, _ in longest_first(NOTEBOOKS, tmp_path)][0] == 1  # numbered as in the report

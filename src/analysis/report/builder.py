@@ -362,14 +362,21 @@ def _execute_all(
         _render_page(spec, outcome, staging, page_record)  # overlaps with the other notebooks still running
         return outcome
 
-    # Longest first (durations from earlier runs), so the last notebook to start is a short one.
-    order = sorted(
-        enumerate(specs, start=1),
-        key=lambda item: -cache.expected_seconds(cache_dir, item[1].name, float(item[1].timeout_seconds)),
-    )
+    order = longest_first(specs, cache_dir)
     with ThreadPoolExecutor(max_workers=pool.size) as threads:
         finished = dict(zip((spec.name for _, spec in order), threads.map(run, order), strict=False))
     return [finished[spec.name] for spec in specs]
+
+
+def longest_first(specs, cache_dir: Path) -> list[tuple[int, schema.NotebookSpec]]:
+    """The notebooks (numbered as in the report) in the order to start them: longest first, by their
+    durations in earlier runs, else by their typical ones, so the last notebook to start is a short one."""
+
+    def expected(spec: schema.NotebookSpec) -> float:
+        typical = spec.typical_seconds if spec.typical_seconds is not None else spec.timeout_seconds
+        return cache.expected_seconds(cache_dir, spec.name, float(typical))
+
+    return sorted(enumerate(specs, start=1), key=lambda item: -expected(item[1]))
 
 
 def _execute(spec, parameters, staging, notebooks_dir, pool: WorkerPool, env: dict[str, str]) -> NotebookResult:

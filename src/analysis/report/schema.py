@@ -55,6 +55,9 @@ class NotebookSpec:
     title: str
     params: tuple[Param, ...]
     timeout_seconds: int = 600
+    # Seconds it took on the default world (make report, two cores): the order of a build that has no
+    # durations of its own yet (the longest first), so the last notebook to start is a short one.
+    typical_seconds: float | None = None
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -293,7 +296,13 @@ MIN_CELL_SIZE = Param(
 )
 
 NOTEBOOKS: tuple[NotebookSpec, ...] = (
-    NotebookSpec("00_data_quality", "Data quality", (DATA_DIR, PERIOD, SCOPE, MIN_CELL_SIZE), timeout_seconds=300),
+    NotebookSpec(
+        "00_data_quality",
+        "Data quality",
+        (DATA_DIR, PERIOD, SCOPE, MIN_CELL_SIZE),
+        timeout_seconds=300,
+        typical_seconds=3,
+    ),
     NotebookSpec(
         "01_reform_overview",
         "Reform overview: the notice's figures and the data",
@@ -305,24 +314,28 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
             MIN_CELL_SIZE,
         ),
         timeout_seconds=300,
+        typical_seconds=6,
     ),
     NotebookSpec(
         "02_surprise_inspections",
         "Unannounced inspections and case outcomes",
         (DATA_DIR, PERIOD, SCOPE, *SURPRISE_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
+        typical_seconds=10,
     ),
     NotebookSpec(
         "03_cross_region_enforcement",
         "Cross-region enforcement: case outcomes after adoption",
         (DATA_DIR, PERIOD, SCOPE, *CROSS_REGION_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
+        typical_seconds=9,
     ),
     NotebookSpec(
         "04_team_expansion",
         "Team expansion, staffing and enforcement output",
         (DATA_DIR, PERIOD, SCOPE, *TEAM_DESIGN, MIN_CELL_SIZE),
         timeout_seconds=900,
+        typical_seconds=8.5,
     ),
 )
 NOTEBOOKS += (
@@ -353,6 +366,7 @@ NOTEBOOKS += (
             MIN_CELL_SIZE,
         ),
         timeout_seconds=300,
+        typical_seconds=9.5,
     ),
 )
 NOTEBOOKS_BY_NAME = {spec.name: spec for spec in NOTEBOOKS}
