@@ -15,11 +15,9 @@ import pyarrow as pa
 def distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Each value's index into the distinct values (-1 where missing), and the distinct values as text.
 
-    A categorical's codes serve as they are (its unused categories left out), without hashing the rows."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, found = _used_codes(values.cat.codes.to_numpy(), values.cat.categories)
-    else:
-        codes, found = pd.factorize(values, use_na_sentinel=True)
+    The codes are `codes_of`'s: read off a categorical, booleans or short ranges of whole numbers
+    without hashing the rows."""
+    codes, found = codes_of(values)
     return codes, pd.Series(found, dtype=object).astype(str)
 
 

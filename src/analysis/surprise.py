@@ -44,6 +44,7 @@ from .surprise_table import (  # noqa: F401 (the study's table, as researchers h
     arm_counts,
     cell_weights,
     cells_sql,
+    count_column,
     inspection_count,
     is_cells,
     outcome_range,
@@ -359,7 +360,7 @@ def _estimate_many(table: pd.DataFrame, outcomes: list[str], methods: list[str],
             covariates,
             propensity_covariates=options["propensity_covariates"],
             cluster=options["cluster"] or None,
-            counts=CELL_COUNT if is_cells(table) else None,
+            counts=count_column(table),
         )
     except compressed.NotCompressible as why:
         results = estimate_many(table, outcomes, TREATMENT, covariates, methods, estimands, **options)
@@ -593,9 +594,7 @@ def _scores(table: pd.DataFrame, design: Design) -> np.ndarray:
 
     covariates = _spec(design.propensity_covariates)
     try:
-        cells = compressed.cell_statistics(
-            table, [], TREATMENT, covariates, counts=CELL_COUNT if is_cells(table) else None
-        )
+        cells = compressed.cell_statistics(table, [], TREATMENT, covariates, counts=count_column(table))
     except (compressed.NotCompressible, ValueError):  # continuous covariates, or gaps the rows will name
         if is_cells(table):
             raise
@@ -704,7 +703,7 @@ def _estimator_by_level(table: pd.DataFrame, outcome: str, by: str, method: str,
             covariates,
             propensity_covariates=cell_columns,
             cluster=options["cluster"] or None,
-            counts=CELL_COUNT if is_cells(table) else None,
+            counts=count_column(table),
         )
     except (compressed.NotCompressible, ValueError):  # continuous covariates, or gaps the rows will name
         return lambda level: _estimate_many(table[table[by] == level], [outcome], [method], ["ATE"], design)[0]

@@ -283,6 +283,12 @@ def is_cells(table: pd.DataFrame) -> bool:
     return CELL_COUNT in table.columns
 
 
+def count_column(table: pd.DataFrame) -> str | None:
+    """The column saying how many inspections each row stands for (`CELL_COUNT`), None for rows: the
+    `counts` of `compressed.cell_statistics`."""
+    return CELL_COUNT if is_cells(table) else None
+
+
 def cell_weights(table: pd.DataFrame) -> np.ndarray | None:
     """The inspections each row stands for: None for a table of inspections (one each)."""
     return table[CELL_COUNT].to_numpy() if is_cells(table) else None
