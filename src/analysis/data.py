@@ -15,7 +15,7 @@ is dropped silently. `strict=True` turns any quarantined row into an error.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -247,43 +247,79 @@ def load(path: str | Path, strict: bool = False, date_window: tuple | None = Non
         return validated
     window = _date_window(date_window)
     raw = read_dataset(path)
-    _require_tables(Path(path), raw.tables)
-
-    tables: dict[str, pd.DataFrame] = {}
-    quarantines: list[pd.DataFrame] = []
-    rows_read: dict[str, int] = {}
-    notes = list(raw.notes)
-    unknown_columns: dict[str, list[str]] = {}
-    regions = _Regions()
+    require_tables(Path(path), raw.tables)
     files = {name: table.file for name, table in raw.tables.items()}
-    for spec in c.TABLES:
-        table = raw.tables.pop(spec.name, None)  # let each raw frame go once typed
-        if table is None:
-            empty = finalize(spec, type_table(spec, pd.DataFrame(), Faults(), window))
-            tables[spec.name] = _share_region_categories(spec, empty, regions.accepted)
-            continue
-        checked = _validate(spec, table, regions, window)
-        tables[spec.name] = _share_region_categories(spec, checked.accepted, regions.accepted)
-        quarantines.append(checked.quarantine)
-        rows_read[spec.name] = len(table.frame)
-        unknown_columns.update(_unknown_columns(spec, table))
-        if spec.name == "regions":
-            regions = _Regions.of(checked)
-            notes.extend(_case_notes(table.file, checked.region_ids))
-
-    dataset = Dataset(
-        source=Path(path),
-        tables=tables,
-        quarantine=_concat_quarantine(quarantines),
-        files=files,
-        rows_read=rows_read,
-        ignored_files=raw.ignored,
-        notes=notes,
-        unknown_columns=unknown_columns,
-    )
+    validation = Validation(window, raw.notes)
+    tables = {spec.name: validation.table(spec, raw.tables.pop(spec.name, None)) for spec in c.TABLES}
+    dataset = validation.dataset(Path(path), tables, files, raw.ignored)
     if strict and len(dataset.quarantine):
         raise DataContractError(_strict_message(dataset))
     return dataset
+
+
+class Validation:
+    """Validates a dataset's tables one by one, in the contract's order (regions first: the
+    others refer to them), keeping the quarantine, the row accounting and the notes."""
+
+    def __init__(self, window: DateWindow, notes: Sequence[str] = ()):
+        self.window = window
+        self.regions = _Regions()
+        self.quarantines: list[pd.DataFrame] = []
+        self.rows_read: dict[str, int] = {}
+        self.notes = list(notes)
+        self.unknown_columns: dict[str, list[str]] = {}
+
+    def table(self, spec: c.Table, raw: RawTable | None) -> pd.DataFrame:
+        """The accepted rows of a whole table (an absent table is empty)."""
+        if raw is None:
+            empty = finalize(spec, type_table(spec, pd.DataFrame(), Faults(), self.window))
+            return _share_region_categories(spec, empty, self.regions.accepted)
+        checked = _validate(spec, raw, self.regions, self.window)
+        if spec.name == "regions":
+            self.regions = _Regions.of(checked)
+            self.notes.extend(_case_notes(raw.file, checked.region_ids))
+        return self._account(spec, raw, checked)
+
+    def chunk(self, spec: c.Table, raw: RawTable) -> pd.DataFrame:
+        """The accepted rows of one chunk of a table read in chunks (not regions). Keys repeated
+        across chunks are the caller's to find: it hands their rows to `repeated_keys`."""
+        return self._account(spec, raw, _validate(spec, raw, self.regions, self.window, keys=False))
+
+    def repeated_keys(self, spec: c.Table, raw: RawTable, first_lines: Sequence[int]) -> None:
+        """Quarantine `raw`'s rows, each of which repeats the key of the accepted row at `first_lines`."""
+        faults = Faults()
+        reasons = pd.Series([f"duplicate key {'/'.join(spec.key)} (first at line {line})" for line in first_lines])
+        faults.add_each(np.ones(len(raw.frame), dtype=bool), spec.key[0], reasons)
+        self.quarantines.append(_quarantine_rows(spec, raw, raw.frame.reset_index(drop=True), faults))
+
+    def quarantined_positions(self, table: str) -> np.ndarray:
+        """Sorted 0-based positions of the table's quarantined rows (a Parquet or DuckDB table: line = position + 1)."""
+        lines = [q["line"].to_numpy() for q in self.quarantines if len(q) and (q["table"] == table).all()]
+        return np.sort(np.concatenate(lines)).astype(np.int64) - 1 if lines else np.zeros(0, dtype=np.int64)
+
+    def dataset(
+        self, source: Path, tables: Mapping[str, pd.DataFrame], files: dict[str, str], ignored: list[str]
+    ) -> Dataset:
+        order = {spec.name: i for i, spec in enumerate(c.TABLES)}
+        quarantine = _concat_quarantine(self.quarantines)
+        by_place = quarantine.assign(_order=quarantine["table"].map(order))
+        by_place = by_place.sort_values(["_order", "line"], kind="stable")
+        return Dataset(
+            source=source,
+            tables=tables,
+            quarantine=by_place.drop(columns="_order").reset_index(drop=True),
+            files=files,
+            rows_read=self.rows_read,
+            ignored_files=ignored,
+            notes=self.notes,
+            unknown_columns=self.unknown_columns,
+        )
+
+    def _account(self, spec: c.Table, raw: RawTable, checked: _Checked) -> pd.DataFrame:
+        self.quarantines.append(checked.quarantine)
+        self.rows_read[spec.name] = self.rows_read.get(spec.name, 0) + len(raw.frame)
+        self.unknown_columns.update(_unknown_columns(spec, raw))
+        return _share_region_categories(spec, checked.accepted, self.regions.accepted)
 
 
 def _date_window(date_window: tuple | None) -> DateWindow:
@@ -331,8 +367,9 @@ def _share_region_categories(spec: c.Table, accepted: pd.DataFrame, region_ids: 
     return accepted
 
 
-def _require_tables(path: Path, raw_tables: dict[str, RawTable]) -> None:
-    missing = [t.name for t in c.TABLES if t.required and t.name not in raw_tables]
+def require_tables(path: Path, present: Collection[str]) -> None:
+    """Raise `DataContractError` naming the required tables not among `present`."""
+    missing = [t.name for t in c.TABLES if t.required and t.name not in present]
     if missing:
         raise DataContractError(
             f"{path}: required table(s) missing: {', '.join(missing)} "
@@ -391,7 +428,8 @@ class _Regions:
         return cls(accepted, checked.region_ids - accepted)
 
 
-def _validate(spec, raw: RawTable, regions: _Regions, window: DateWindow) -> _Checked:
+def _validate(spec, raw: RawTable, regions: _Regions, window: DateWindow, keys: bool = True) -> _Checked:
+    """Type and check one table; `keys=False` leaves repeated keys unchecked (a chunk of a table)."""
     _require_columns(spec, raw)
     frame = raw.frame.reset_index(drop=True)
     faults = Faults()
@@ -405,7 +443,7 @@ def _validate(spec, raw: RawTable, regions: _Regions, window: DateWindow) -> _Ch
     else:
         check_references(spec, typed, regions.accepted, regions.quarantined, faults)
     apply_rules(spec, typed, faults)
-    if spec.key and not spec.duplicate_key_is_structural:
+    if keys and spec.key and not spec.duplicate_key_is_structural:
         _add_duplicate_faults(spec, raw, typed, faults)
     bad = faults.faulty_rows(len(frame))
     accepted = finalize(spec, typed.loc[~bad] if bad.any() else typed)

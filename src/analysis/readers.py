@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 from collections import Counter
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +57,9 @@ class RawDataset:
     notes: list[str]  # plain sentences about how the input was read
 
 
-def read_dataset(path: str | Path) -> RawDataset:
-    """Read every contract table found at `path`."""
+def read_dataset(path: str | Path, skip: Collection[str] = ()) -> RawDataset:
+    """Read every contract table found at `path`, except the tables named in `skip` (a
+    directory's files only: their caller reads them in chunks, `parquet_chunks`)."""
     path = Path(path)
     if not path.exists():
         raise DataContractError(f"{path}: no such dataset (expected a directory or a .duckdb file)", file=str(path))
@@ -69,7 +71,7 @@ def read_dataset(path: str | Path) -> RawDataset:
                 file=str(path),
             )
         return _read_duckdb(path)
-    return _read_directory(path)
+    return _read_directory(path, skip)
 
 
 def _list_directory(directory: Path) -> list[Path]:
@@ -79,7 +81,7 @@ def _list_directory(directory: Path) -> list[Path]:
         raise DataContractError(f"{directory}: cannot list the dataset directory: {err}", file=str(directory)) from err
 
 
-def _read_directory(directory: Path) -> RawDataset:
+def _read_directory(directory: Path, skip: Collection[str] = ()) -> RawDataset:
     ignored: list[str] = []
     candidates: dict[str, list[Path]] = {}
     for file in _list_directory(directory):
@@ -104,7 +106,10 @@ def _read_directory(directory: Path) -> RawDataset:
                 f"{directory}: table {name!r} is given twice ({', '.join(f.name for f in files)}); keep one",
                 file=str(files[0]),
             )
-        tables[name] = _read_file(name, files[0], notes)
+        if name not in skip:
+            tables[name] = _read_file(name, files[0], notes)
+        elif files[0].suffix.lower() == ".parquet":  # its notes still come in the order of the files
+            notes.extend(_time_zone_notes(name, str(files[0]), pq.read_schema(files[0]), "in that zone"))
     return RawDataset(tables, ignored, notes)
 
 
@@ -328,10 +333,7 @@ def _read_parquet(name: str, file: Path, notes: list[str]) -> RawTable:
     schema = pq.read_schema(file)
     names = _column_names(str(file), schema.names, "the schema")
     notes.extend(_time_zone_notes(name, str(file), schema, "in that zone"))
-    file_format = pads.ParquetFileFormat(
-        read_options=pads.ParquetReadOptions(dictionary_columns=sorted(_low_cardinality(name)))
-    )
-    dataset = pads.dataset(file, format=file_format)
+    dataset = _dictionary_dataset(name, file)
     parts = [
         _arrow_to_pandas(name, pa.Table.from_batches([batch]))
         for batch in dataset.to_batches(memory_pool=ARROW_POOL, batch_size=BATCH_ROWS)
@@ -340,6 +342,55 @@ def _read_parquet(name: str, file: Path, notes: list[str]) -> RawTable:
     frame = _concat(parts) if parts else _arrow_to_pandas(name, dataset.schema.empty_table())
     frame.columns = names
     return RawTable(name, str(file), frame)
+
+
+def parquet_rows(file: Path) -> int:
+    """Rows of a Parquet file, from its footer (nothing else is read)."""
+    return pq.ParquetFile(file).metadata.num_rows
+
+
+def parquet_chunks(name: str, file: Path, chunk_rows: int) -> Iterator[RawTable]:
+    """A Parquet table as consecutive raw tables of about `chunk_rows` rows each, read as
+    `read_dataset` reads the whole file; each chunk's rows are numbered in the whole file."""
+    try:
+        names = _column_names(str(file), pq.read_schema(file).names, "the schema")
+        batches = _dictionary_dataset(name, file).to_batches(
+            memory_pool=ARROW_POOL, batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1
+        )
+        pending: list[pa.RecordBatch] = []
+        first_row = 0
+        for batch in batches:
+            pending.append(batch)
+            if sum(b.num_rows for b in pending) >= chunk_rows:
+                yield _chunk(name, file, names, pending, first_row)
+                first_row += sum(b.num_rows for b in pending)
+                pending = []
+        if pending:
+            yield _chunk(name, file, names, pending, first_row)
+    except pa.ArrowException as err:
+        raise DataContractError(f"{file}: unreadable .parquet file: {err}", file=str(file)) from err
+
+
+def parquet_rows_at(name: str, file: Path, positions: np.ndarray) -> RawTable:
+    """The rows of a Parquet table at `positions` (0-based, ascending), numbered in the whole file."""
+    names = _column_names(str(file), pq.read_schema(file).names, "the schema")
+    frame = _arrow_to_pandas(name, _dictionary_dataset(name, file).take(pa.array(positions, pa.int64())))
+    frame.columns = names
+    return RawTable(name, str(file), frame, lines=np.asarray(positions, dtype=np.int64) + 1)
+
+
+def _chunk(name: str, file: Path, names: list[str], batches: list[pa.RecordBatch], first_row: int) -> RawTable:
+    frame = _concat([_arrow_to_pandas(name, pa.Table.from_batches([b])) for b in batches if b.num_rows])
+    frame.columns = names
+    lines = np.arange(first_row + 1, first_row + len(frame) + 1, dtype=np.int64)  # row numbers, as for a whole file
+    return RawTable(name, str(file), frame, lines=lines)
+
+
+def _dictionary_dataset(name: str, file: Path) -> pads.Dataset:
+    file_format = pads.ParquetFileFormat(
+        read_options=pads.ParquetReadOptions(dictionary_columns=sorted(_low_cardinality(name)))
+    )
+    return pads.dataset(file, format=file_format)
 
 
 def _time_zone_notes(name: str, source: str, schema: pa.Schema, zone_rule: str) -> list[str]:

@@ -39,14 +39,13 @@ LAZY_TABLES = ("inspections",)  # read into memory only when a notebook asks for
 def write(dataset: Dataset, folder: Path) -> Path:
     """Write `dataset` as a snapshot at `folder` (atomically; an existing complete snapshot is kept)."""
     folder = Path(folder)
-    if _description(folder) is not None:
-        _touch(folder)
+    if reuse(folder):
         return folder
     tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:6]}")
     (tmp / "tables").mkdir(parents=True)
     try:
-        for name, frame in dataset.tables.items():
-            frame.to_parquet(tmp / "tables" / f"{name}.parquet", index=False)
+        for name in dataset.tables:
+            _write_table(dataset.tables, name, tmp / "tables" / f"{name}.parquet")
         _write_summaries(dataset, tmp / "summaries")
         dataset.quarantine.to_parquet(tmp / "quarantine.parquet", index=False)
         description = {
@@ -67,6 +66,26 @@ def write(dataset: Dataset, folder: Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def reuse(folder: Path) -> bool:
+    """Whether `folder` already holds a complete snapshot (then marked as just used)."""
+    if _description(Path(folder)) is None:
+        return False
+    _touch(Path(folder))
+    return True
+
+
+def _write_table(tables: Mapping[str, pd.DataFrame], name: str, target: Path) -> None:
+    """A table in memory is written; one still on disk (a staged or another snapshot's file) is
+    linked, or copied where links cannot be made; never moved."""
+    if isinstance(tables, SnapshotTables) and tables.unread(name):
+        try:
+            os.link(tables.path(name), target)
+        except OSError:
+            shutil.copyfile(tables.path(name), target)
+    else:
+        tables[name].to_parquet(target, index=False)
 
 
 def _write_summaries(dataset: Dataset, folder: Path) -> None:
@@ -181,10 +200,18 @@ class SnapshotTables(Mapping):
 
 def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
     """Each datetime column's dtype: Parquet keeps milliseconds at the finest, `load` gives seconds."""
-    return {
-        name: {column: str(dtype) for column, dtype in frame.dtypes.items() if str(dtype).startswith("datetime64")}
-        for name, frame in dataset.tables.items()
-    }
+    tables = dataset.tables
+    if isinstance(tables, SnapshotTables):
+        return {
+            name: tables.datetimes.get(name, {}) if tables.unread(name) else datetime_units(tables[name])
+            for name in tables
+        }
+    return {name: datetime_units(frame) for name, frame in tables.items()}
+
+
+def datetime_units(frame: pd.DataFrame) -> dict[str, str]:
+    """The dtype of each datetime column of `frame`."""
+    return {column: str(dtype) for column, dtype in frame.dtypes.items() if str(dtype).startswith("datetime64")}
 
 
 def _read_table(

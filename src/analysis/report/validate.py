@@ -3,8 +3,9 @@
 Started by the report runner as ``python -m analysis.report.validate DATA FOLDER`` (see
 `builder.validated_snapshot`). Validating tens of millions of rows takes gigabytes; they go
 back to the system when this process exits, instead of staying with the runner while the
-notebooks run. A fault of the data is written to stdout as one line of JSON (its kind,
-message, file and column) for the runner to raise again; the exit status is then 2.
+notebooks run; a large inspections file is validated chunk by chunk (`streamed_snapshot`).
+A fault of the data is written to stdout as one line of JSON (its kind, message, file and
+column) for the runner to raise again; the exit status is then 2.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ def main() -> int:
 
     die_with_parent()  # a killed runner leaves no validation behind
     data_path, folder = sys.argv[1:3]
-    from .. import snapshot
-    from ..data import load
+    from .. import streamed_snapshot
 
     try:
-        snapshot.write(load(data_path), Path(folder))
+        streamed_snapshot.write(data_path, Path(folder))
     except (DataContractError, ParameterError) as err:
         fault = {
             "kind": type(err).__name__,

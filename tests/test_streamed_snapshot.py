@@ -1,0 +1,123 @@
+"""Validating a large inspections file chunk by chunk gives the snapshot `load` gives, fault for fault."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_snapshot import assert_same_dataset
+
+from analysis import contract as c
+from analysis import snapshot, streamed_snapshot
+from analysis.data import load
+from analysis.streamed_snapshot import _file_positions, large_inspections_file
+
+CHUNK = 500  # rows per chunk in these tests; the messy file spans 17 chunks
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as text written the way a user might (so any value can be made bad)."""
+    out = {}
+    for name, values in frame.items():
+        if pd.api.types.is_datetime64_any_dtype(values):
+            out[name] = values.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(values):
+            out[name] = values.map({True: "true", False: "false"}).astype(object)
+        else:
+            out[name] = values.astype("str").replace({"<NA>": "", "nan": ""})
+    return pd.DataFrame(out)
+
+
+@pytest.fixture
+def messy_dir(world_factory, tmp_path):
+    """A world whose inspections (a Parquet file of text) hold faults in many chunks, keys repeated
+    within and across chunks, a chunk with no good row, and rows of a quarantined region."""
+    world = world_factory(seed=3, scale=0.02)
+    tables = {t.name: pd.read_parquet(world / f"{t.name}.parquet") for t in c.TABLES}
+    regions = as_text(tables["regions"])
+    broken_region = regions.loc[regions["level"] == "county", "region_id"].iloc[3]
+    regions.loc[regions["region_id"] == broken_region, "level"] = "galaxy"
+    rows = as_text(tables["inspections"].head(8_400))
+    ids = rows["inspection_id"]
+    rows.loc[3, "inspection_date"] = "2022-13-40"
+    rows.loc[10, "risk_level"] = "9"
+    rows.loc[600, "region_id"] = "NOWHERE"
+    rows.loc[700, "region_id"] = broken_region
+    rows.loc[1200, "penalty_amount"] = "-5"
+    rows.loc[[21, 1500], "inspection_id"] = ids[20]  # repeated within the first chunk and in a later one
+    rows.loc[30, "inspection_date"] = "not a date"  # the first row with this key is bad ...
+    rows.loc[2500, "inspection_id"] = f"  {ids[30]} "  # ... so this one (trimmed) is the first accepted
+    rows.loc[3000, "inspection_id"] = ids[30]
+    rows.loc[[4000, 4100], "inspection_id"] = ids[40]
+    rows.loc[5000:5499, "surprise"] = "maybe"  # a whole chunk quarantined
+    rows.loc[6000, "inspection_id"] = ""
+    rows["note"] = np.where(np.arange(len(rows)) % 7 == 0, "checked", "")
+    folder = tmp_path / "messy"
+    folder.mkdir()
+    for name, frame in tables.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    regions.to_parquet(folder / "regions.parquet", index=False)
+    rows.to_parquet(folder / "inspections.parquet", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("chunk_rows", [CHUNK, 1_299, 8_399])
+def test_chunks_give_the_snapshot_load_gives(messy_dir, tmp_path, chunk_rows):
+    assert large_inspections_file(messy_dir, chunk_rows) == messy_dir / "inspections.parquet"
+    whole = snapshot.read(snapshot.write(load(messy_dir), tmp_path / "whole"))
+    chunked = snapshot.read(streamed_snapshot.write(messy_dir, tmp_path / "chunked", chunk_rows=chunk_rows))
+    assert_same_dataset(whole, chunked)
+    assert chunked.reconciliation()["balanced"].all()
+    reasons = chunked.quarantine.set_index("line")["reason"]
+    assert reasons[1501] == "duplicate key inspection_id (first at line 21)"
+    assert reasons[22] == "duplicate key inspection_id (first at line 21)"
+    assert reasons[3001] == "duplicate key inspection_id (first at line 2501)"
+    assert 2501 not in reasons.index  # the first accepted row with a key that a bad row had first
+    assert {reasons[4001], reasons[4101]} == {"duplicate key inspection_id (first at line 41)"}
+    assert (chunked.quarantine["line"].between(5001, 5500)).sum() == 500
+
+
+def test_a_small_file_is_validated_whole(messy_dir, tmp_path):
+    assert large_inspections_file(messy_dir, 8_400) is None  # not more rows than one chunk
+    whole = snapshot.read(snapshot.write(load(messy_dir), tmp_path / "whole"))
+    assert_same_dataset(whole, snapshot.read(streamed_snapshot.write(messy_dir, tmp_path / "s", chunk_rows=8_400)))
+
+
+def test_a_simulated_world_in_chunks_equals_it_whole(world_factory, tmp_path):
+    world = world_factory(seed=3, scale=0.02)
+    whole = snapshot.read(snapshot.write(load(world), tmp_path / "whole"))
+    assert_same_dataset(whole, snapshot.read(streamed_snapshot.write(world, tmp_path / "chunked", chunk_rows=CHUNK)))
+    for summary in (tmp_path / "whole" / "summaries").iterdir():
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(summary), pd.read_parquet(tmp_path / "chunked" / "summaries" / summary.name)
+        )
+
+
+def test_a_missing_required_table_is_the_same_error_in_chunks(messy_dir, tmp_path):
+    (messy_dir / "staffing.parquet").unlink()
+    with pytest.raises(Exception, match="required table\\(s\\) missing: staffing") as whole:
+        load(messy_dir)
+    with pytest.raises(type(whole.value), match="required table\\(s\\) missing: staffing"):
+        streamed_snapshot.write(messy_dir, tmp_path / "s", chunk_rows=CHUNK)
+    assert not list(tmp_path.glob("s*"))  # nothing half-written is left
+
+
+def test_other_inputs_are_not_read_in_chunks(messy_dir, tmp_path):
+    assert large_inspections_file(tmp_path / "absent", CHUNK) is None
+    pd.read_parquet(messy_dir / "inspections.parquet").to_csv(messy_dir / "inspections.csv", index=False)
+    assert large_inspections_file(messy_dir, CHUNK) is None  # two inspections files: `load` says so
+    (messy_dir / "inspections.parquet").unlink()
+    assert large_inspections_file(messy_dir, CHUNK) is None  # CSV
+
+
+@given(st.sets(st.integers(0, 60), max_size=40), st.data())
+def test_accepted_rows_map_back_to_their_place_in_the_file(quarantined, data):
+    file_rows = 61
+    accepted = np.array([p for p in range(file_rows) if p not in quarantined], dtype=np.int64)
+    if not len(accepted):
+        return
+    chosen = np.array(sorted(data.draw(st.sets(st.integers(0, len(accepted) - 1), min_size=1))), dtype=np.int64)
+    found = _file_positions(chosen, np.array(sorted(quarantined), dtype=np.int64))
+    np.testing.assert_array_equal(found, accepted[chosen])
