@@ -380,7 +380,7 @@ def parquet_rows_at(name: str, file: Path, positions: np.ndarray) -> RawTable:
 
 
 def _chunk(name: str, file: Path, names: list[str], batches: list[pa.RecordBatch], first_row: int) -> RawTable:
-    frame = _concat([_arrow_to_pandas(name, pa.Table.from_batches([b])) for b in batches if b.num_rows])
+    frame = _arrow_to_pandas(name, pa.Table.from_batches(batches))  # a chunk at once: faster than batch by batch
     frame.columns = names
     lines = np.arange(first_row + 1, first_row + len(frame) + 1, dtype=np.int64)  # row numbers, as for a whole file
     return RawTable(name, str(file), frame, lines=lines)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from .validation import DateWindow
 CHUNK_ROWS = 1_000_000
 CHUNKED_TABLE = "inspections"
 DUCKDB_MEMORY = "1GB"  # the repeated-key search spills to disk beyond this
+FILTERED_COLUMNS = ("region_id", "inspection_date")  # the columns whose statistics let readers skip row groups
 
 
 def write(path: str | Path, folder: str | Path, chunk_rows: int = CHUNK_ROWS) -> Path:
@@ -86,21 +88,31 @@ def _validate_in_chunks(source: Path, inspections_file: Path, stage: Path, chunk
 
 
 def _write_chunks(spec: c.Table, file: Path, validation: Validation, target: Path, chunk_rows: int) -> dict:
-    """Validate `file` chunk by chunk, appending the accepted rows to `target`; return their datetime dtypes."""
+    """Validate `file` chunk by chunk, appending the accepted rows to `target`; return their datetime dtypes.
+
+    A thread writes each chunk while the next is validated (Parquet encoding releases the GIL);
+    at most one chunk waits to be written."""
     writer: pq.ParquetWriter | None = None
     datetimes: dict[str, str] = {}
-    try:
-        for raw in parquet_chunks(spec.name, file, chunk_rows):
-            accepted = validation.chunk(spec, raw)
-            del raw
-            table = _wide_dictionaries(pa.Table.from_pandas(accepted, preserve_index=False))
-            if writer is None:
-                writer = pq.ParquetWriter(target, table.schema)
-                datetimes = snapshot.datetime_units(accepted)
-            writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
+    with ThreadPoolExecutor(max_workers=1) as background:
+        writing: Future | None = None
+        try:
+            for raw in parquet_chunks(spec.name, file, chunk_rows):
+                accepted = validation.chunk(spec, raw)
+                del raw
+                table = _wide_dictionaries(pa.Table.from_pandas(accepted, preserve_index=False))
+                if writer is None:
+                    writer = pq.ParquetWriter(target, table.schema, write_statistics=list(FILTERED_COLUMNS))
+                    datetimes = snapshot.datetime_units(accepted)
+                del accepted
+                if writing is not None:
+                    writing.result()
+                writing = background.submit(writer.write_table, table.cast(writer.schema))
+            if writing is not None:
+                writing.result()
+        finally:
+            if writer is not None:
+                writer.close()
     return datetimes
 
 
