@@ -141,7 +141,7 @@ def main() -> None:
     ratio, study_ratio = m["large_s"] / m["small_s"], m["study"] / m["sql"]
     targets = "targets 60 s, 3 GiB; 2.5x" if args.scale <= 24 else "target <= 6 GiB at scale 240"
     record(
-        "scale",
+        "scale" if args.scale == 24 else f"scale-{args.scale:g}",
         {"scale": args.scale, "repeats": args.repeats, **m, "report_ratio": ratio, "study_ratio": study_ratio},
         f"scale {args.scale:g} report --jobs 2: {m['large_s']:.0f} s and {m['large_gib']:.1f} GiB "
         f"({targets}); {ratio:.1f}x the default report's {m['small_s']:.0f} s and "
