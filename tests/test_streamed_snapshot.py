@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,3 +123,20 @@ def test_accepted_rows_map_back_to_their_place_in_the_file(quarantined, data):
     chosen = np.array(sorted(data.draw(st.sets(st.integers(0, len(accepted) - 1), min_size=1))), dtype=np.int64)
     found = _file_positions(chosen, np.array(sorted(quarantined), dtype=np.int64))
     np.testing.assert_array_equal(found, accepted[chosen])
+
+
+def test_the_validate_command_reads_a_large_file_in_chunks(messy_dir, tmp_path, monkeypatch, capsys):
+    from analysis.cli import main
+
+    assert main(["validate", str(messy_dir), "--quarantine-out", str(tmp_path / "whole.csv")]) == 0
+    whole = capsys.readouterr().out
+    monkeypatch.setattr(streamed_snapshot, "CHUNK_ROWS", CHUNK)
+    monkeypatch.setattr(streamed_snapshot, "load", None)  # fails if the command validates the table whole
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert main(["validate", str(messy_dir), "--quarantine-out", str(tmp_path / "chunked.csv")]) == 0
+    assert capsys.readouterr().out.replace("chunked.csv", "whole.csv") == whole
+    assert "duplicate key inspection_id" in (tmp_path / "whole.csv").read_text()
+    assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert not list(scratch.iterdir())  # the temporary snapshot is gone

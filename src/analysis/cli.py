@@ -195,14 +195,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _validate(args) -> int:
-    from .csvout import write_csv
-    from .data import load
+    from .streamed_snapshot import validated
 
     if args.quarantine_out is not None and args.quarantine_out.is_dir():
         raise ParameterError(
             f"--quarantine-out {args.quarantine_out}: is a folder; give a file name such as quarantine.csv"
         )
-    dataset = load(args.data)
+    with validated(args.data) as dataset:  # a large inspections file in chunks: bounded memory
+        return _print_validation(args, dataset)
+
+
+def _print_validation(args, dataset) -> int:
+    from .csvout import write_csv
+
     recon = dataset.reconciliation()
     print(f"dataset: {args.data}")
     print(f"{'table':<12} {'read':>10} {'accepted':>10} {'quarantined':>12}  top reasons")

@@ -18,8 +18,11 @@ CSV and DuckDB inputs, and small Parquet files, go through `load` unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,9 +42,10 @@ DUCKDB_MEMORY = "1GB"  # the repeated-key search spills to disk beyond this
 FILTERED_COLUMNS = ("region_id", "inspection_date")  # the columns whose statistics let readers skip row groups
 
 
-def write(path: str | Path, folder: str | Path, chunk_rows: int = CHUNK_ROWS) -> Path:
-    """Validate the dataset at `path` and write its snapshot at `folder` (kept if already complete)."""
-    folder = Path(folder)
+def write(path: str | Path, folder: str | Path, chunk_rows: int | None = None) -> Path:
+    """Validate the dataset at `path` and write its snapshot at `folder` (kept if already complete);
+    `chunk_rows` defaults to `CHUNK_ROWS`."""
+    folder, chunk_rows = Path(folder), chunk_rows or CHUNK_ROWS
     if snapshot.reuse(folder):
         return folder
     large = large_inspections_file(Path(path), chunk_rows)
@@ -55,8 +59,20 @@ def write(path: str | Path, folder: str | Path, chunk_rows: int = CHUNK_ROWS) ->
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def large_inspections_file(path: Path, chunk_rows: int = CHUNK_ROWS) -> Path | None:
-    """The dataset's inspections Parquet file when it holds more than `chunk_rows` rows; else None.
+@contextlib.contextmanager
+def validated(path: str | Path) -> Iterator[Dataset]:
+    """The dataset at `path`, validated: by `load`, or, when its inspections are a large Parquet
+    file, chunk by chunk into a temporary snapshot (removed on exit) whose inspections stay on disk."""
+    if large_inspections_file(Path(path)) is None:
+        yield load(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="analysis-validated-") as folder:
+        yield snapshot.read(write(path, Path(folder) / "snapshot"))
+
+
+def large_inspections_file(path: Path, chunk_rows: int | None = None) -> Path | None:
+    """The dataset's inspections Parquet file when it holds more than `chunk_rows` (default
+    `CHUNK_ROWS`) rows; else None.
 
     Anything doubtful (no such file, two of them, an unreadable footer) is None: `load` then
     reads the dataset and reports the fault as it always does."""
@@ -64,7 +80,7 @@ def large_inspections_file(path: Path, chunk_rows: int = CHUNK_ROWS) -> Path | N
         files = [f for f in path.iterdir() if f.name.split(".")[0] == CHUNKED_TABLE] if path.is_dir() else []
         if len(files) != 1 or "".join(files[0].suffixes).lower() != ".parquet" or not files[0].is_file():
             return None
-        return files[0] if parquet_rows(files[0]) > chunk_rows else None
+        return files[0] if parquet_rows(files[0]) > (chunk_rows or CHUNK_ROWS) else None
     except (OSError, pa.ArrowException):
         return None
 
