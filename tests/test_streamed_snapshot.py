@@ -140,3 +140,15 @@ def test_the_validate_command_reads_a_large_file_in_chunks(messy_dir, tmp_path, 
     assert "duplicate key inspection_id" in (tmp_path / "whole.csv").read_text()
     assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     assert not list(scratch.iterdir())  # the temporary snapshot is gone
+
+
+def test_a_snapshot_of_a_snapshot_restricted_to_a_province_holds_only_its_rows(world_factory, tmp_path):
+    world = snapshot.read(streamed_snapshot.write(world_factory(seed=3, scale=0.02), tmp_path / "all", CHUNK))
+    province = world.regions["province"].astype("str").iloc[0]
+    scoped = world.within([province])
+    again = snapshot.read(snapshot.write(scoped, tmp_path / "scoped"))
+    regions = set(world.province_by_region().loc[lambda by: by == province].index)
+    kept = again.inspections["region_id"].astype("str")
+    assert len(kept) == scoped.row_count("inspections") < world.row_count("inspections")
+    assert set(kept) <= regions
+    assert (tmp_path / "all" / "tables" / "inspections.parquet").exists()  # the source snapshot is untouched

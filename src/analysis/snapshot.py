@@ -77,9 +77,10 @@ def reuse(folder: Path) -> bool:
 
 
 def _write_table(tables: Mapping[str, pd.DataFrame], name: str, target: Path) -> None:
-    """A table in memory is written; one still on disk (a staged or another snapshot's file) is
-    linked, or copied where links cannot be made; never moved."""
-    if isinstance(tables, SnapshotTables) and tables.unread(name):
+    """A table in memory is written; a whole one still on disk (a staged or another snapshot's file)
+    is linked, or copied where links cannot be made; never moved. (A table restricted to some
+    regions is read, restricted, and written.)"""
+    if isinstance(tables, SnapshotTables) and tables.unread(name) and tables.regions is None:
         try:
             os.link(tables.path(name), target)
         except OSError:
