@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import decimal
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +18,7 @@ from test_snapshot import assert_same_dataset
 from analysis import contract as c
 from analysis import snapshot, streamed_snapshot
 from analysis.data import load
+from analysis.errors import DataContractError
 from analysis.streamed_snapshot import _file_positions, large_inspections_file
 
 CHUNK = 500  # rows per chunk in these tests; the messy file spans 17 chunks
@@ -152,3 +157,99 @@ def test_a_snapshot_of_a_snapshot_restricted_to_a_province_holds_only_its_rows(w
     assert len(kept) == scoped.row_count("inspections") < world.row_count("inspections")
     assert set(kept) <= regions
     assert (tmp_path / "all" / "tables" / "inspections.parquet").exists()  # the source snapshot is untouched
+
+
+# --- found by an adversarial review: data `load` reads, which chunks must read the same way ---
+
+
+def world_folder(world_factory, tmp_path, inspections: pd.DataFrame, row_group_size: int) -> Path:
+    world = world_factory(seed=3, scale=0.02)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for table in c.TABLES:
+        if table.name != "inspections":
+            pd.read_parquet(world / f"{table.name}.parquet").to_parquet(folder / f"{table.name}.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(inspections, preserve_index=False), folder / "inspections.parquet", row_group_size
+    )
+    return folder
+
+
+def world_inspections(world_factory, rows: int = 3_000) -> pd.DataFrame:
+    return pd.read_parquet(world_factory(seed=3, scale=0.02) / "inspections.parquet").head(rows).copy()
+
+
+def assert_chunks_equal_whole(folder: Path, tmp_path: Path, chunk_rows: int) -> None:
+    assert large_inspections_file(folder, chunk_rows) is not None
+    whole = snapshot.read(snapshot.write(load(folder), tmp_path / "whole"))
+    chunked = snapshot.read(streamed_snapshot.write(folder, tmp_path / "chunked", chunk_rows=chunk_rows))
+    assert_same_dataset(whole, chunked)
+    assert list(whole.files) == list(chunked.files)
+
+
+def test_a_first_chunk_all_quarantined_with_columns_outside_the_contract(world_factory, tmp_path):
+    rows = world_inspections(world_factory)
+    rows["flag"] = pd.array([True, None, False] * 1_000, dtype="boolean")
+    rows.loc[0:999, "flag"] = pd.NA  # the first chunk alone cannot tell its type
+    rows["amount"] = pd.array([None] * 1_000 + [decimal.Decimal("12345.678")] * 2_000, dtype=object)
+    rows["count"] = pd.array(range(3_000), dtype="Int64")
+    rows.loc[5, "count"] = pd.NA  # an integer column with a missing value stays integer
+    rows["surprise"] = rows["surprise"].astype(object)
+    rows.loc[0:999, "surprise"] = None  # every row of the first chunk quarantined
+    folder = world_folder(world_factory, tmp_path, rows, 1_000)
+    assert_chunks_equal_whole(folder, tmp_path, 1_000)
+    chunked = snapshot.read(tmp_path / "chunked")
+    assert chunked.rows_read["inspections"] == 3_000 and len(chunked.quarantine) == 1_000
+    in_memory = load(folder).inspections["industry"]
+    assert list(chunked.inspections["industry"].cat.categories) == list(in_memory.cat.categories)
+
+
+def test_integer_ids_with_a_missing_one_are_read_as_written(world_factory, tmp_path):
+    rows = world_inspections(world_factory)
+    rows["inspection_id"] = pd.array(range(1, 3_001), dtype="Int64")
+    rows.loc[2_500, "inspection_id"] = pd.NA  # in the last chunk only
+    folder = world_folder(world_factory, tmp_path, rows, 1_000)
+    assert_chunks_equal_whole(folder, tmp_path, 1_000)
+    ids = snapshot.read(tmp_path / "chunked").inspections["inspection_id"]
+    assert list(ids[:3]) == ["1", "2", "3"]  # not "1.0"
+
+
+def test_a_column_called_file_row_number_and_repeated_ids(world_factory, tmp_path):
+    rows = world_inspections(world_factory)
+    rows["file_row_number"] = np.arange(3_000)[::-1]
+    rows.loc[2_500, "inspection_id"] = rows.loc[5, "inspection_id"]
+    folder = world_folder(world_factory, tmp_path, rows, 1_000)
+    assert_chunks_equal_whole(folder, tmp_path, 1_000)
+    assert "first at line 6" in snapshot.read(tmp_path / "chunked").quarantine["reason"].iloc[0]
+
+
+def test_a_text_column_missing_in_a_whole_row_group_is_read(world_factory, tmp_path):
+    rows = world_inspections(world_factory)
+    rows.loc[0:999, "enterprise_size"] = None  # a row group whose dictionary is empty
+    folder = world_folder(world_factory, tmp_path, rows, 1_000)
+    assert load(folder).inspections["enterprise_size"].isna().sum() == 1_000  # once a TypeError
+    assert_chunks_equal_whole(folder, tmp_path, 1_500)
+
+
+def test_an_unreadable_later_chunk_is_the_contracts_error_and_leaves_nothing(world_factory, tmp_path):
+    rows = world_inspections(world_factory)
+    folder = world_folder(world_factory, tmp_path, rows, 1_000)
+    file = folder / "inspections.parquet"
+    group = pq.ParquetFile(file).metadata.row_group(2)
+    damaged = bytearray(file.read_bytes())
+    for i in range(group.num_columns):
+        column = group.column(i)
+        middle = (column.dictionary_page_offset or column.data_page_offset) + column.total_compressed_size // 2
+        damaged[middle : middle + 16] = b"\xff" * 16
+    file.write_bytes(bytes(damaged))
+    out = tmp_path / "out"
+    out.mkdir()
+    for _ in range(5):  # the write of the chunk before may still be running when the error comes
+        with pytest.raises(DataContractError, match="inspections.parquet: unreadable .parquet file"):
+            streamed_snapshot.write(folder, out / "snapshot", chunk_rows=1_000)
+    assert not list(out.iterdir())
+
+
+def test_chunk_rows_must_be_positive(messy_dir, tmp_path):
+    with pytest.raises(ValueError, match="chunk_rows"):
+        streamed_snapshot.write(messy_dir, tmp_path / "s", chunk_rows=0)

@@ -367,7 +367,7 @@ def parquet_chunks(name: str, file: Path, chunk_rows: int) -> Iterator[RawTable]
                 pending = []
         if pending:
             yield _chunk(name, file, names, pending, first_row)
-    except pa.ArrowException as err:
+    except (pa.ArrowException, OSError) as err:
         raise DataContractError(f"{file}: unreadable .parquet file: {err}", file=str(file)) from err
 
 
@@ -414,11 +414,33 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     for column in list(parts[0].columns):
         pieces = [part.pop(column) for part in parts]
         if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
-            columns[column] = pd.Series(union_categoricals([p.array for p in pieces]))
+            columns[column] = pd.Series(union_categoricals([_text_categories(p.array) for p in pieces]))
         else:
             columns[column] = pd.concat(pieces, ignore_index=True)
         del pieces
     return pd.DataFrame(columns, copy=False)
+
+
+def _text_categories(values: pd.Categorical) -> pd.Categorical:
+    """A batch whose text column is all missing has categories of no particular type; make them text,
+    as every other batch's are, so that the batches can be joined."""
+    if len(values.categories) or isinstance(values.categories.dtype, pd.StringDtype):
+        return values
+    return pd.Categorical.from_codes(values.codes, pd.Index([], dtype="str"))
+
+
+# Integers become pandas' nullable integers, so that a column with a missing value does not turn
+# into floats (2 shown as "2.0", an id 1 read as "1.0") in some batches or chunks and not in others.
+_NULLABLE = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
 
 
 def _arrow_to_pandas(name: str, table: pa.Table) -> pd.DataFrame:
@@ -432,7 +454,12 @@ def _arrow_to_pandas(name: str, table: pa.Table) -> pd.DataFrame:
         columns.append(column)
     table = pa.table(columns, names=table.column_names)
     return table.to_pandas(
-        date_as_object=False, ignore_metadata=True, split_blocks=True, self_destruct=True, memory_pool=ARROW_POOL
+        date_as_object=False,
+        ignore_metadata=True,
+        split_blocks=True,
+        self_destruct=True,
+        memory_pool=ARROW_POOL,
+        types_mapper=_NULLABLE.get,
     )
 
 

@@ -58,6 +58,7 @@ def write(dataset: Dataset, folder: Path) -> Path:
             "unknown_columns": dataset.unknown_columns,
             "tables": list(dataset.tables),
             "datetimes": _datetime_units(dataset),
+            "categories": _recorded_categories(dataset),
         }
         (tmp / DESCRIPTION).write_text(json.dumps(description, indent=1), encoding="utf-8")
         (tmp / "meta.json").write_text("{}")  # the report cache evicts by this file's time of last use
@@ -115,7 +116,9 @@ def read(folder: Path) -> Dataset:
     _touch(folder)
     return Dataset(
         source=Path(description["source"]),
-        tables=SnapshotTables(folder, description["tables"], description["datetimes"]),
+        tables=SnapshotTables(
+            folder, description["tables"], description["datetimes"], categories=description.get("categories")
+        ),
         quarantine=pd.read_parquet(folder / "quarantine.parquet"),
         files=description["files"],
         rows_read=description["rows_read"],
@@ -151,8 +154,10 @@ class SnapshotTables(Mapping):
         datetimes: dict,
         regions: frozenset[str] | None = None,
         loaded: dict[str, pd.DataFrame] | None = None,
+        categories: dict[str, dict[str, list[str]]] | None = None,
     ):
         self.folder, self.names, self.datetimes, self.regions = Path(folder), list(names), datetimes, regions
+        self.categories = categories or {}  # table -> column -> categories, when the file alone loses some
         self.loaded: dict[str, pd.DataFrame] = (
             {name: self._read(name) for name in self.names if name not in LAZY_TABLES} if loaded is None else loaded
         )
@@ -188,7 +193,7 @@ class SnapshotTables(Mapping):
     def within(self, regions: set[str], loaded: dict[str, pd.DataFrame]) -> SnapshotTables:
         """The same snapshot restricted to `regions`, with the tables already restricted in memory."""
         kept = frozenset(regions if self.regions is None else self.regions & regions)
-        return SnapshotTables(self.folder, self.names, self.datetimes, kept, dict(loaded))
+        return SnapshotTables(self.folder, self.names, self.datetimes, kept, dict(loaded), self.categories)
 
     def columns_of(self, name: str, columns: list[str]) -> pd.DataFrame:
         """Some columns of a table, read for the caller and not kept (the table stays on disk)."""
@@ -196,7 +201,11 @@ class SnapshotTables(Mapping):
 
     def _read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         in_scope = None if self.regions is None else [("region_id", "in", sorted(self.regions))]
-        return _read_table(self.folder, name, self.datetimes, filters=in_scope, columns=columns)
+        frame = _read_table(self.folder, name, self.datetimes, filters=in_scope, columns=columns)
+        for column, categories in self.categories.get(name, {}).items():
+            if column in frame.columns:
+                frame[column] = _with_categories(frame[column], pd.Index(categories, dtype="str"))
+        return frame
 
 
 def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
@@ -208,6 +217,37 @@ def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
             for name in tables
         }
     return {name: datetime_units(frame) for name, frame in tables.items()}
+
+
+def _recorded_categories(dataset: Dataset) -> dict[str, dict[str, list[str]]]:
+    """Each categorical column's categories, for `read` to restore: a Parquet file keeps only those of
+    its rows (none in an empty table), in the order of its row groups. A table staged on disk
+    (`streamed_snapshot`) brings its own."""
+    tables = dataset.tables
+    on_disk = tables.categories if isinstance(tables, SnapshotTables) else {}
+    return {
+        name: on_disk.get(name, {})
+        if isinstance(tables, SnapshotTables) and tables.unread(name)
+        else {
+            str(column): list(values.cat.categories)
+            for column, values in tables[name].items()
+            if isinstance(values.dtype, pd.CategoricalDtype) and all_text(values.cat.categories)
+        }
+        for name in tables
+    }
+
+
+def _with_categories(values: pd.Series, categories: pd.Index) -> pd.Series:
+    """`values` with exactly these categories in this order (astype would keep another order: to
+    pandas, unordered categoricals with the same categories have the same dtype)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(pd.CategoricalDtype(categories))
+    return values.cat.set_categories(categories)
+
+
+def all_text(categories: pd.Index) -> bool:
+    """Whether every category is text (the only categories a snapshot records: JSON keeps their type)."""
+    return all(isinstance(v, str) for v in categories)
 
 
 def datetime_units(frame: pd.DataFrame) -> dict[str, str]:

@@ -23,10 +23,11 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -45,7 +46,7 @@ FILTERED_COLUMNS = ("region_id", "inspection_date")  # the columns whose statist
 def write(path: str | Path, folder: str | Path, chunk_rows: int | None = None) -> Path:
     """Validate the dataset at `path` and write its snapshot at `folder` (kept if already complete);
     `chunk_rows` defaults to `CHUNK_ROWS`."""
-    folder, chunk_rows = Path(folder), chunk_rows or CHUNK_ROWS
+    folder, chunk_rows = Path(folder), _chunk_rows(chunk_rows)
     if snapshot.reuse(folder):
         return folder
     large = large_inspections_file(Path(path), chunk_rows)
@@ -80,71 +81,109 @@ def large_inspections_file(path: Path, chunk_rows: int | None = None) -> Path | 
         files = [f for f in path.iterdir() if f.name.split(".")[0] == CHUNKED_TABLE] if path.is_dir() else []
         if len(files) != 1 or "".join(files[0].suffixes).lower() != ".parquet" or not files[0].is_file():
             return None
-        return files[0] if parquet_rows(files[0]) > (chunk_rows or CHUNK_ROWS) else None
+        return files[0] if parquet_rows(files[0]) > _chunk_rows(chunk_rows) else None
     except (OSError, pa.ArrowException):
         return None
+
+
+def _chunk_rows(chunk_rows: int | None) -> int:
+    if chunk_rows is None:
+        return CHUNK_ROWS
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows: expected a positive number of rows, got {chunk_rows}")
+    return chunk_rows
 
 
 def _validate_in_chunks(source: Path, inspections_file: Path, stage: Path, chunk_rows: int) -> Dataset:
     raw = read_dataset(source, skip={CHUNKED_TABLE})
     require_tables(source, {*raw.tables, CHUNKED_TABLE})
-    files = {**{name: table.file for name, table in raw.tables.items()}, CHUNKED_TABLE: str(inspections_file)}
+    files = {name: table.file for name, table in raw.tables.items()} | {CHUNKED_TABLE: str(inspections_file)}
     validation = Validation(DateWindow.default(), raw.notes)
-    staged = stage / "tables" / f"{CHUNKED_TABLE}.parquet"
-    tables, datetimes = {}, {}
+    tables: dict[str, pd.DataFrame] = {}
     for spec in c.TABLES:
         if spec.name == CHUNKED_TABLE:
-            datetimes = _write_chunks(spec, inspections_file, validation, staged, chunk_rows)
-            _quarantine_repeated_keys(spec, inspections_file, staged, validation)
+            staged = _ChunkWriter(spec, inspections_file, stage / "tables" / f"{spec.name}.parquet")
+            staged.write(validation, chunk_rows)
+            _quarantine_repeated_keys(spec, inspections_file, staged.target, validation)
         else:
             tables[spec.name] = validation.table(spec, raw.tables.pop(spec.name, None))
     names = [spec.name for spec in c.TABLES]
-    on_disk = snapshot.SnapshotTables(stage, names, {CHUNKED_TABLE: datetimes}, loaded=tables)
-    return validation.dataset(source, on_disk, files, raw.ignored)
+    on_disk = snapshot.SnapshotTables(
+        stage, names, {CHUNKED_TABLE: staged.datetimes}, loaded=tables, categories={CHUNKED_TABLE: staged.categories}
+    )
+    in_file_order = dict(sorted(files.items(), key=lambda item: Path(item[1]).name))  # as `load` lists them
+    return validation.dataset(source, on_disk, in_file_order, raw.ignored)
 
 
-def _write_chunks(spec: c.Table, file: Path, validation: Validation, target: Path, chunk_rows: int) -> dict:
-    """Validate `file` chunk by chunk, appending the accepted rows to `target`; return their datetime dtypes.
+class _ChunkWriter:
+    """Validates a table's file chunk by chunk and appends the accepted rows to one Parquet file.
 
+    Every chunk is written with one schema: the contract's columns as typed, categorical ones as
+    dictionaries of text; other columns as the file holds them (a chunk alone may not show their
+    type, if all its values are missing). Each categorical column's categories are kept in the
+    order they were met, also from chunks with no accepted row, for `snapshot` to restore.
     A thread writes each chunk while the next is validated (Parquet encoding releases the GIL);
     at most one chunk waits to be written."""
-    writer: pq.ParquetWriter | None = None
-    datetimes: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=1) as background:
-        writing: Future | None = None
-        try:
-            for raw in parquet_chunks(spec.name, file, chunk_rows):
-                accepted = validation.chunk(spec, raw)
-                del raw
-                table = _wide_dictionaries(pa.Table.from_pandas(accepted, preserve_index=False))
-                if writer is None:
-                    writer = pq.ParquetWriter(target, table.schema, write_statistics=list(FILTERED_COLUMNS))
-                    datetimes = snapshot.datetime_units(accepted)
-                del accepted
+
+    def __init__(self, spec: c.Table, file: Path, target: Path):
+        self.spec, self.file, self.target = spec, file, target
+        self.datetimes: dict[str, str] = {}
+        self.met: dict[str, dict[str, None]] = {}  # each categorical column's categories, in order met
+        as_stored = {field.name.strip(): field.type for field in pq.read_schema(file)}
+        self.outside_contract = {name: kind for name, kind in as_stored.items() if name not in spec.column_names}
+        self.writer: pq.ParquetWriter | None = None
+
+    @property
+    def categories(self) -> dict[str, list[str]]:
+        return {name: list(met) for name, met in self.met.items()}
+
+    def write(self, validation: Validation, chunk_rows: int) -> None:
+        with ThreadPoolExecutor(max_workers=1) as background:
+            writing: Future | None = None
+            try:
+                for raw in parquet_chunks(self.spec.name, self.file, chunk_rows):
+                    table = self._arrow(validation.chunk(self.spec, raw))
+                    del raw
+                    if writing is not None:
+                        writing.result()
+                    writing = background.submit(self._writer(table.schema).write_table, table)
                 if writing is not None:
                     writing.result()
-                writing = background.submit(writer.write_table, table.cast(writer.schema))
-            if writing is not None:
-                writing.result()
-        finally:
-            if writer is not None:
-                writer.close()
-    return datetimes
+            finally:
+                if writing is not None:
+                    wait([writing])  # never close the file under a write still running
+                if self.writer is not None:
+                    self.writer.close()
 
+    def _writer(self, schema: pa.Schema) -> pq.ParquetWriter:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.target, schema, write_statistics=list(FILTERED_COLUMNS))
+        return self.writer
 
-def _wide_dictionaries(table: pa.Table) -> pa.Table:
-    """Categorical columns as dictionaries of text with 32-bit codes: one schema for every chunk,
-    whatever number of categories each happens to hold."""
-    wide = pa.schema(
-        [
-            field.with_type(pa.dictionary(pa.int32(), pa.large_string()))
-            if pa.types.is_dictionary(field.type)
-            else field
-            for field in table.schema
-        ],
-        metadata=table.schema.metadata,
-    )
-    return table.cast(wide)
+    def _arrow(self, accepted: pd.DataFrame) -> pa.Table:
+        if not self.datetimes:
+            self.datetimes = snapshot.datetime_units(accepted)
+        for name, values in accepted.items():
+            if isinstance(values.dtype, pd.CategoricalDtype) and snapshot.all_text(values.cat.categories):
+                self.met.setdefault(str(name), {}).update(dict.fromkeys(values.cat.categories))
+        table = pa.Table.from_pandas(accepted, preserve_index=False)
+        schema = pa.schema(
+            [self._stored_type(field) for field in table.schema], metadata=self._metadata(table.schema.metadata)
+        )
+        return table.cast(schema)
+
+    def _stored_type(self, field: pa.Field) -> pa.Field:
+        if field.name in self.outside_contract:
+            return field.with_type(self.outside_contract[field.name])
+        if pa.types.is_dictionary(field.type):
+            return field.with_type(pa.dictionary(pa.int32(), pa.large_string()))
+        return field
+
+    def _metadata(self, metadata: dict | None) -> dict | None:
+        """The first chunk's pandas metadata for every chunk (a file has one schema)."""
+        if self.writer is not None:
+            return self.writer.schema.metadata
+        return metadata
 
 
 def _quarantine_repeated_keys(spec: c.Table, file: Path, staged: Path, validation: Validation) -> None:
@@ -169,7 +208,7 @@ def _repeated_key_rows(staged: Path, key: tuple[str, ...]) -> np.ndarray:
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET preserve_insertion_order = false")
         con.execute("SET temp_directory = ?", [str(staged.parent / "duckdb-spill")])
-        path = staged.as_posix().replace("'", "''")
+        path = _keys_only(staged, key).as_posix().replace("'", "''")
         source = f"read_parquet('{path}', file_row_number = true)"
         any_repeat = f"SELECT 1 FROM {source} GROUP BY {columns} HAVING COUNT(*) > 1 LIMIT 1"
         if not con.execute(any_repeat).fetchall():
@@ -182,6 +221,19 @@ def _repeated_key_rows(staged: Path, key: tuple[str, ...]) -> np.ndarray:
     finally:
         con.close()
     return np.column_stack([np.asarray(v, dtype=np.int64) for v in rows.values()])
+
+
+def _keys_only(staged: Path, key: tuple[str, ...]) -> Path:
+    """The staged file, or, when a column of the data is called file_row_number (DuckDB's name for
+    the row number it adds), a copy of just its key columns."""
+    if "file_row_number" not in pq.read_schema(staged).names:
+        return staged
+    keys = staged.with_name(f"keys-{staged.name}")
+    source = pq.ParquetFile(staged)
+    with pq.ParquetWriter(keys, source.schema_arrow.empty_table().select(list(key)).schema) as writer:
+        for batch in source.iter_batches(columns=list(key)):
+            writer.write_batch(batch)
+    return keys
 
 
 def _file_positions(accepted_rows: np.ndarray, quarantined: np.ndarray) -> np.ndarray:
