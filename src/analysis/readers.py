@@ -353,10 +353,11 @@ def parquet_chunks(name: str, file: Path, chunk_rows: int) -> Iterator[RawTable]
     """A Parquet table as consecutive raw tables of about `chunk_rows` rows each, read as
     `read_dataset` reads the whole file; each chunk's rows are numbered in the whole file."""
     try:
-        names = _column_names(str(file), pq.read_schema(file).names, "the schema")
+        schema = pq.read_schema(file)
+        names = _column_names(str(file), schema.names, "the schema")
         # ParquetFile's batches, not a dataset scanner's: over a large file the scanner's memory
         # grows by about 12 MiB per million rows read.
-        parquet = pq.ParquetFile(file, read_dictionary=_dictionary_columns(name, file))
+        parquet = pq.ParquetFile(file, read_dictionary=_dictionary_columns(name, schema))
         pending: list[pa.RecordBatch] = []
         first_row = 0
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
@@ -386,10 +387,10 @@ def _chunk(name: str, file: Path, names: list[str], batches: list[pa.RecordBatch
     return RawTable(name, str(file), frame, lines=lines)
 
 
-def _dictionary_columns(name: str, file: Path) -> list[str]:
+def _dictionary_columns(name: str, schema: pa.Schema) -> list[str]:
     """The file's low-cardinality text columns (named as in the file), read as dictionaries."""
     wanted = _low_cardinality(name)
-    return [field.name for field in pq.read_schema(file) if field.name.strip() in wanted]
+    return [field.name for field in schema if field.name.strip() in wanted]
 
 
 def _dictionary_dataset(name: str, file: Path) -> pads.Dataset:

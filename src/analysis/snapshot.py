@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -210,30 +210,33 @@ class SnapshotTables(Mapping):
 
 def _datetime_units(dataset: Dataset) -> dict[str, dict[str, str]]:
     """Each datetime column's dtype: Parquet keeps milliseconds at the finest, `load` gives seconds."""
-    tables = dataset.tables
-    if isinstance(tables, SnapshotTables):
-        return {
-            name: tables.datetimes.get(name, {}) if tables.unread(name) else datetime_units(tables[name])
-            for name in tables
-        }
-    return {name: datetime_units(frame) for name, frame in tables.items()}
+    return _per_table(dataset, "datetimes", datetime_units)
 
 
 def _recorded_categories(dataset: Dataset) -> dict[str, dict[str, list[str]]]:
     """Each categorical column's categories, for `read` to restore: a Parquet file keeps only those of
-    its rows (none in an empty table), in the order of its row groups. A table staged on disk
-    (`streamed_snapshot`) brings its own."""
+    its rows (none in an empty table), in the order of its row groups."""
+    return _per_table(dataset, "categories", _text_categories)
+
+
+def _per_table(dataset: Dataset, kept: str, of_frame: Callable[[pd.DataFrame], dict]) -> dict[str, dict]:
+    """`of_frame` of each table in memory; for a table still on disk (staged by `streamed_snapshot`,
+    or another snapshot's), what its `SnapshotTables` keeps under the attribute `kept`."""
     tables = dataset.tables
-    on_disk = tables.categories if isinstance(tables, SnapshotTables) else {}
+    on_disk = tables if isinstance(tables, SnapshotTables) else None
     return {
-        name: on_disk.get(name, {})
-        if isinstance(tables, SnapshotTables) and tables.unread(name)
-        else {
-            str(column): list(values.cat.categories)
-            for column, values in tables[name].items()
-            if isinstance(values.dtype, pd.CategoricalDtype) and all_text(values.cat.categories)
-        }
+        name: getattr(on_disk, kept).get(name, {})
+        if on_disk is not None and on_disk.unread(name)
+        else of_frame(tables[name])
         for name in tables
+    }
+
+
+def _text_categories(frame: pd.DataFrame) -> dict[str, list[str]]:
+    return {
+        str(column): list(values.cat.categories)
+        for column, values in frame.items()
+        if isinstance(values.dtype, pd.CategoricalDtype) and all_text(values.cat.categories)
     }
 
 

@@ -167,10 +167,8 @@ class _ChunkWriter:
             if isinstance(values.dtype, pd.CategoricalDtype) and snapshot.all_text(values.cat.categories):
                 self.met.setdefault(str(name), {}).update(dict.fromkeys(values.cat.categories))
         table = pa.Table.from_pandas(accepted, preserve_index=False)
-        schema = pa.schema(
-            [self._stored_type(field) for field in table.schema], metadata=self._metadata(table.schema.metadata)
-        )
-        return table.cast(schema)
+        metadata = (self.writer.schema if self.writer else table.schema).metadata  # a file has one schema
+        return table.cast(pa.schema([self._stored_type(field) for field in table.schema], metadata=metadata))
 
     def _stored_type(self, field: pa.Field) -> pa.Field:
         if field.name in self.outside_contract:
@@ -178,12 +176,6 @@ class _ChunkWriter:
         if pa.types.is_dictionary(field.type):
             return field.with_type(pa.dictionary(pa.int32(), pa.large_string()))
         return field
-
-    def _metadata(self, metadata: dict | None) -> dict | None:
-        """The first chunk's pandas metadata for every chunk (a file has one schema)."""
-        if self.writer is not None:
-            return self.writer.schema.metadata
-        return metadata
 
 
 def _quarantine_repeated_keys(spec: c.Table, file: Path, staged: Path, validation: Validation) -> None:
